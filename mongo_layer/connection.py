@@ -1,0 +1,76 @@
+"""The MongoDB connection: motor or PyMongo's async client, owned or borrowed.
+
+Both drivers expose the same collection verbs; the two places they differ (whether
+`aggregate` must be awaited, and which GridFS bucket class to use) are handled here.
+"""
+
+import inspect
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+Document = dict[str, Any]
+
+
+class Connection:
+    """A database handle plus whether the layer created (and so may close) its client."""
+
+    def __init__(self, database: Any, owns_client: bool) -> None:
+        self.database = database
+        self.client = database.client
+        self.owns_client = owns_client
+
+    @classmethod
+    def from_uri(cls, uri: str, database: str, driver: str = "motor") -> "Connection":
+        """Open a new client; the layer closes it in `close()`."""
+        if driver == "pymongo":
+            from pymongo import AsyncMongoClient
+
+            client: Any = AsyncMongoClient(uri, tz_aware=True)
+        elif driver == "motor":
+            from motor.motor_asyncio import AsyncIOMotorClient
+
+            client = AsyncIOMotorClient(uri, tz_aware=True)
+        else:
+            raise ValueError(f"driver must be 'motor' or 'pymongo', got {driver!r}")
+        return cls(client[database], owns_client=True)
+
+    @classmethod
+    def borrow(
+        cls, client: Any = None, database: Any = None, name: str = "chainlit"
+    ) -> "Connection":
+        """Use a team's own client or database object; it is never closed by the layer."""
+        if database is not None and not isinstance(database, str):
+            return cls(database, owns_client=False)
+        if client is None:
+            raise ValueError("give a uri, a client or a database object")
+        return cls(client[database or name], owns_client=False)
+
+    def collection(self, name: str) -> Any:
+        return self.database[name]
+
+    def gridfs_bucket(self, bucket_name: str) -> Any:
+        if isinstance(self.database, AsyncDatabase):
+            from gridfs import AsyncGridFSBucket
+
+            return AsyncGridFSBucket(self.database, bucket_name=bucket_name)
+        from motor.motor_asyncio import AsyncIOMotorGridFSBucket
+
+        return AsyncIOMotorGridFSBucket(self.database, bucket_name=bucket_name)
+
+    async def close(self) -> None:
+        if not self.owns_client:
+            return
+        closing = self.client.close()
+        if inspect.isawaitable(closing):
+            await closing
+
+
+async def aggregate(collection: Any, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
+    """Run a pipeline and return all its documents (motor returns a cursor, PyMongo awaits one)."""
+    cursor = collection.aggregate(list(pipeline))
+    if inspect.isawaitable(cursor):
+        cursor = await cursor
+    documents: list[Document] = await cursor.to_list(None)
+    return documents

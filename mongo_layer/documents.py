@@ -1,0 +1,216 @@
+"""The stored documents and their conversion to and from Chainlit's dictionaries.
+
+This module is the only place where a Chainlit shape (StepDict, ThreadDict, ElementDict,
+PersistedUser, Feedback) becomes a MongoDB document or comes back from one.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from chainlit.step import StepDict
+from chainlit.types import Feedback, FeedbackDict, ThreadDict
+from chainlit.user import PersistedUser, User
+from pydantic import BaseModel, ConfigDict, Field
+
+from .connection import Document
+from .errors import InvalidInputError
+from .ids import as_id, as_optional_id
+from .keys import escape_keys, unescape_keys
+from .times import format_time, parse_time
+
+SCHEMA_VERSION = 1
+
+STEP_TIME_FIELDS = ("createdAt", "start", "end")
+# Fields a StepDict carries that are not stored on the step: the thread is the enclosing
+# document and feedback lives in its own collection.
+STEP_FIELDS_NOT_STORED = ("threadId", "feedback")
+STEP_TEXT_FIELDS = ("input", "output")
+
+
+def is_empty(value: object) -> bool:
+    """An empty value never replaces a stored one (Chainlit's writes may land out of order)."""
+    return value is None or value == "" or value == {} or value == []
+
+
+# Steps
+
+
+def step_to_document(step: Mapping[str, Any]) -> Document:
+    """A StepDict as stored inside its thread: times as dates, free-form keys escaped."""
+    document: Document = {}
+    for field, value in step.items():
+        if field in STEP_FIELDS_NOT_STORED:
+            continue
+        if field in STEP_TIME_FIELDS:
+            value = parse_time(value, f"step {step.get('id')!r} field {field}")
+        elif field == "parentId":
+            value = as_optional_id(value, f"parentId of step {step.get('id')!r}")
+        document[field] = escape_keys(value)
+    document["id"] = as_id(step.get("id"), "step id")
+    return document
+
+
+def non_empty_fields(document: Mapping[str, Any]) -> Document:
+    """The fields of a step write that may overwrite what is stored."""
+    return {field: value for field, value in document.items() if not is_empty(value)}
+
+
+def step_from_document(
+    document: Mapping[str, Any], thread_id: str, feedback: FeedbackDict | None
+) -> StepDict:
+    step: dict[str, Any] = {}
+    for field, value in document.items():
+        if field in STEP_TIME_FIELDS and isinstance(value, datetime):
+            step[field] = format_time(value)
+        else:
+            step[field] = unescape_keys(value)
+    step["threadId"] = thread_id
+    if feedback is not None:
+        step["feedback"] = feedback
+    return step  # type: ignore[return-value]
+
+
+def step_sort_key(step: Mapping[str, Any]) -> tuple[int, datetime | str]:
+    """Steps sort by createdAt; steps without one go last. Python's sort is stable, so
+    steps with equal times keep the order in which they reached the database."""
+    created_at = step.get("createdAt")
+    if isinstance(created_at, datetime):
+        return (0, created_at.replace(tzinfo=None))
+    return (1, "")
+
+
+# Threads
+
+
+def thread_from_document(
+    document: Mapping[str, Any],
+    user_identifier: str | None,
+    steps: list[StepDict],
+    elements: list[Any],
+) -> ThreadDict:
+    created_at = document.get("createdAt")
+    return {
+        "id": document["_id"],
+        "createdAt": format_time(created_at) if isinstance(created_at, datetime) else "",
+        "name": document.get("name"),
+        "userId": document.get("userId"),
+        "userIdentifier": user_identifier,
+        "tags": document.get("tags"),
+        "metadata": unescape_keys(document.get("metadata") or {}),
+        "steps": steps,
+        "elements": elements,
+    }
+
+
+def parse_metadata(metadata: object, thread_id: str) -> dict[str, Any]:
+    if isinstance(metadata, str):
+        import json
+
+        try:
+            metadata = json.loads(metadata)
+        except ValueError as error:
+            raise InvalidInputError(f"metadata of thread {thread_id!r} is not JSON") from error
+    if not isinstance(metadata, dict):
+        raise InvalidInputError(f"metadata of thread {thread_id!r} must be a dict")
+    return metadata
+
+
+# Elements
+
+ELEMENT_FIELDS_NOT_STORED = ("threadId", "path", "content")
+
+
+def element_to_document(element: Mapping[str, Any], element_id: str) -> Document:
+    """An ElementDict as stored with its thread (the bytes go to GridFS, not here)."""
+    document = {
+        field: escape_keys(value)
+        for field, value in element.items()
+        if field not in ELEMENT_FIELDS_NOT_STORED and value is not None
+    }
+    document["id"] = element_id
+    if "forId" in document:
+        document["forId"] = as_optional_id(document["forId"], f"forId of element {element_id!r}")
+    return document
+
+
+def element_from_document(
+    document: Mapping[str, Any], thread_id: str, file_url: Callable[[str, str], str]
+) -> Any:
+    element = {field: unescape_keys(value) for field, value in document.items()}
+    element.pop("fileId", None)
+    element.pop("createdAt", None)
+    element["threadId"] = thread_id
+    if document.get("fileId") is not None:
+        element["url"] = file_url(thread_id, document["id"])
+    return element
+
+
+# Users
+
+
+class UserDocument(BaseModel):
+    """A document of the users collection."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    identifier: str
+    display_name: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    createdAt: datetime
+    schemaVersion: int = SCHEMA_VERSION
+
+    def to_persisted_user(self) -> PersistedUser:
+        return PersistedUser(
+            id=self.id,
+            identifier=self.identifier,
+            display_name=self.display_name,
+            metadata=unescape_keys(self.metadata),
+            createdAt=format_time(self.createdAt),
+        )
+
+
+def user_changes(user: User) -> Document:
+    """What a login writes on an existing user: its metadata, and its display name if given."""
+    changes: Document = {"metadata": escape_keys(dict(user.metadata or {}))}
+    if user.display_name:
+        changes["display_name"] = user.display_name
+    return changes
+
+
+# Feedback
+
+FeedbackValue = Literal[0, 1]
+
+
+class FeedbackDocument(BaseModel):
+    """A document of the feedback collection."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    forId: str
+    threadId: str | None = None
+    value: FeedbackValue
+    comment: str | None = None
+    schemaVersion: int = SCHEMA_VERSION
+
+    def to_feedback_dict(self) -> FeedbackDict:
+        return {"id": self.id, "forId": self.forId, "value": self.value, "comment": self.comment}
+
+
+def feedback_value(feedback: Feedback) -> FeedbackValue:
+    value = feedback.value
+    if isinstance(value, bool) or value not in (0, 1):
+        raise InvalidInputError(
+            f"feedback value for step {feedback.forId!r} must be 0 or 1, got {value!r:.40}"
+        )
+    return 1 if value == 1 else 0
+
+
+def feedback_by_step(documents: Iterable[Mapping[str, Any]]) -> dict[str, FeedbackDict]:
+    return {
+        document["forId"]: FeedbackDocument.model_validate(document).to_feedback_dict()
+        for document in documents
+    }

@@ -1,0 +1,29 @@
+"""The exceptions mongo_layer raises. Each message names the thread, step or element concerned."""
+
+
+class MongoLayerError(Exception):
+    """Base class of every error raised by mongo_layer."""
+
+
+class InvalidIdError(MongoLayerError, TypeError):
+    """An id was not a string-like value (a dict or list there would be a query operator)."""
+
+
+class InvalidInputError(MongoLayerError, ValueError):
+    """A value from the caller cannot be stored as given (a bad timestamp, cursor or feedback)."""
+
+
+class ThreadNotFoundError(MongoLayerError, LookupError):
+    """The thread does not exist."""
+
+
+class StepNotFoundError(MongoLayerError, LookupError):
+    """No thread holds a step with this id."""
+
+
+class ElementConflictError(MongoLayerError):
+    """The element id already belongs to another thread; it is never moved or overwritten."""
+
+
+class ThreadTooLargeError(MongoLayerError):
+    """A write would take a thread document past MongoDB's document size limit."""

@@ -1,0 +1,161 @@
+"""GridFS: the bytes of element files (and of step fields too large to embed)."""
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import IO, Any
+
+from bson import ObjectId
+
+from .connection import Connection, Document, aggregate
+from .times import utc_now
+
+logger = logging.getLogger("mongo_layer")
+
+ELEMENT_FILE = "element"
+STEP_FIELD_FILE = "step-field"
+
+
+class StoredFile:
+    """An open GridFS file: its size, type and name, and its bytes as chunks."""
+
+    def __init__(self, grid_out: Any) -> None:
+        self.grid_out = grid_out
+        metadata = grid_out.metadata or {}
+        self.length: int = grid_out.length
+        self.name: str = metadata.get("name") or grid_out.filename or "file"
+        self.mime: str = metadata.get("mime") or "application/octet-stream"
+        self.thread_id: str | None = metadata.get("threadId")
+
+    async def chunks(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The bytes from `start` up to and including `end`, one GridFS chunk at a time."""
+        end = self.length - 1 if end is None else end
+        if start:
+            self.grid_out.seek(start)
+        remaining = end - start + 1
+        while remaining > 0:
+            chunk: bytes = await self.grid_out.readchunk()
+            if not chunk:
+                break
+            chunk = chunk[:remaining]
+            remaining -= len(chunk)
+            yield chunk
+
+
+class FileStore:
+    def __init__(self, connection: Connection, bucket_name: str) -> None:
+        self.connection = connection
+        self.bucket_name = bucket_name
+        self.files = connection.collection(f"{bucket_name}.files")
+        self.chunks = connection.collection(f"{bucket_name}.chunks")
+
+    @cached_property
+    def bucket(self) -> Any:
+        return self.connection.gridfs_bucket(self.bucket_name)
+
+    async def upload(self, source: bytes | IO[bytes], name: str, metadata: Document) -> ObjectId:
+        """Store bytes, given whole or read in chunks from an open file."""
+        file_id: ObjectId = await self.bucket.upload_from_stream(
+            name or "file", source, metadata=metadata
+        )
+        return file_id
+
+    async def upload_path(self, path: str, name: str, metadata: Document) -> ObjectId:
+        with Path(path).open("rb") as source:
+            return await self.upload(source, name, metadata)
+
+    async def read(self, file_id: ObjectId) -> bytes:
+        stream = await self.bucket.open_download_stream(file_id)
+        data: bytes = await stream.read()
+        return data
+
+    async def open(self, file_id: ObjectId) -> StoredFile:
+        return StoredFile(await self.bucket.open_download_stream(file_id))
+
+    async def delete_many(self, file_ids: list[ObjectId]) -> None:
+        """Delete files by id: their descriptions first, then their chunks (a crash between
+        leaves only chunks without a file, which `prune_orphans` removes)."""
+        if not file_ids:
+            return
+        await self.files.delete_many({"_id": {"$in": file_ids}})
+        await self.chunks.delete_many({"files_id": {"$in": file_ids}})
+
+    async def delete_for_thread(self, thread_id: str) -> None:
+        """Delete every file stored for a thread, including any whose element never landed."""
+        found = await self.files.find({"metadata.threadId": thread_id}, {"_id": 1}).to_list(None)
+        await self.delete_many([document["_id"] for document in found])
+
+    async def delete_for_step(self, thread_id: str, step_id: str) -> None:
+        found = await self.files.find(
+            {"metadata.threadId": thread_id, "metadata.stepId": step_id}, {"_id": 1}
+        ).to_list(None)
+        await self.delete_many([document["_id"] for document in found])
+
+    async def prune_orphans(self, threads_collection: str, grace: timedelta) -> int:
+        """Delete files whose thread, element or step is gone, and chunks without a file.
+        Files younger than `grace` are kept: their element may still be on its way."""
+        candidates = await aggregate(
+            self.files,
+            [
+                {"$match": {"uploadDate": {"$lt": utc_now() - grace}}},
+                {
+                    "$lookup": {
+                        "from": threads_collection,
+                        "localField": "metadata.threadId",
+                        "foreignField": "_id",
+                        "pipeline": [
+                            {
+                                "$project": {
+                                    "elementIds": {
+                                        "$map": {"input": "$elements", "as": "e", "in": "$$e.id"}
+                                    },
+                                    "stepIds": {
+                                        "$map": {"input": "$steps", "as": "s", "in": "$$s.id"}
+                                    },
+                                }
+                            }
+                        ],
+                        "as": "thread",
+                    }
+                },
+                {"$project": {"metadata": 1, "thread": 1}},
+            ],
+        )
+        orphans = [document["_id"] for document in candidates if is_orphan(document)]
+        await self.delete_many(orphans)
+        if orphans:
+            logger.info("pruned %d orphan files", len(orphans))
+        return len(orphans) + await self._prune_chunks_without_file()
+
+    async def _prune_chunks_without_file(self) -> int:
+        groups = await aggregate(
+            self.chunks,
+            [
+                {"$group": {"_id": "$files_id"}},
+                {
+                    "$lookup": {
+                        "from": self.files.name,
+                        "localField": "_id",
+                        "foreignField": "_id",
+                        "as": "file",
+                    }
+                },
+                {"$match": {"file": []}},
+            ],
+        )
+        file_ids = [group["_id"] for group in groups]
+        if file_ids:
+            await self.chunks.delete_many({"files_id": {"$in": file_ids}})
+        return len(file_ids)
+
+
+def is_orphan(file_document: Document) -> bool:
+    metadata = file_document.get("metadata") or {}
+    if not file_document.get("thread"):
+        return True
+    thread = file_document["thread"][0]
+    if metadata.get("kind") == STEP_FIELD_FILE:
+        return metadata.get("stepId") not in (thread.get("stepIds") or [])
+    return metadata.get("elementId") not in (thread.get("elementIds") or [])

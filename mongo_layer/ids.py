@@ -1,0 +1,26 @@
+"""Coercion of ids coming from Chainlit or the browser into plain strings.
+
+Every id goes through `as_id` before it reaches a MongoDB filter: a dict in a filter would
+be read as a query operator, so anything that is not a scalar is refused.
+"""
+
+from uuid import UUID
+
+from .errors import InvalidIdError
+
+
+def as_id(value: object, what: str) -> str:
+    """Return `value` as a non-empty string id, or raise InvalidIdError naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, str | int | UUID):
+        raise InvalidIdError(f"{what} must be a string, got {type(value).__name__}: {value!r:.80}")
+    text = str(value)
+    if not text:
+        raise InvalidIdError(f"{what} must not be empty")
+    return text
+
+
+def as_optional_id(value: object, what: str) -> str | None:
+    """Like `as_id`, but None and "" mean "no id"."""
+    if value is None or value == "":
+        return None
+    return as_id(value, what)

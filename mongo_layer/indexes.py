@@ -1,0 +1,51 @@
+"""The indexes every query of the layer relies on, created idempotently."""
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from .connection import Connection
+from .settings import MongoLayerSettings
+
+
+def thread_indexes() -> list[IndexModel]:
+    return [
+        # The sidebar: a user's threads, newest first, the id breaking ties.
+        IndexModel(
+            [("userId", ASCENDING), ("createdAt", DESCENDING), ("_id", DESCENDING)],
+            name="sidebar",
+        ),
+        IndexModel([("steps.id", ASCENDING)], name="step_id"),
+        # An element id belongs to one thread only: a later write naming it from another
+        # thread is refused by this index instead of moving or overwriting the element.
+        IndexModel(
+            [("elements.id", ASCENDING)],
+            name="element_id",
+            unique=True,
+            partialFilterExpression={"elements.id": {"$exists": True}},
+        ),
+    ]
+
+
+async def ensure_indexes(connection: Connection, settings: MongoLayerSettings) -> None:
+    """Create the layer's indexes; existing ones are left as they are."""
+    database = connection.database
+    await database[settings.threads_name].create_indexes(thread_indexes())
+    await database[settings.users_name].create_indexes(
+        [IndexModel([("identifier", ASCENDING)], name="identifier", unique=True)]
+    )
+    await database[settings.feedback_name].create_indexes(
+        [
+            IndexModel([("forId", ASCENDING)], name="step"),
+            IndexModel([("threadId", ASCENDING)], name="thread"),
+        ]
+    )
+    files = database[f"{settings.files_bucket_name}.files"]
+    await files.create_indexes(
+        [
+            IndexModel([("metadata.threadId", ASCENDING)], name="thread"),
+            IndexModel([("metadata.elementId", ASCENDING)], name="element"),
+            IndexModel([("filename", ASCENDING), ("uploadDate", ASCENDING)]),
+        ]
+    )
+    await database[f"{settings.files_bucket_name}.chunks"].create_indexes(
+        [IndexModel([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)]
+    )

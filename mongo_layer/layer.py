@@ -1,0 +1,357 @@
+"""MongoDataLayer: Chainlit's BaseDataLayer on MongoDB.
+
+Each method turns Chainlit's arguments into a call on the store that owns the collection
+and turns the result back into Chainlit's shape; the queries live in the stores.
+"""
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from bson import ObjectId
+from chainlit.data.base import BaseDataLayer
+from chainlit.types import (
+    Feedback,
+    PageInfo,
+    PaginatedResponse,
+    Pagination,
+    ThreadDict,
+    ThreadFilter,
+)
+from chainlit.user import PersistedUser, User
+
+from .connection import Connection, Document
+from .documents import (
+    element_from_document,
+    element_to_document,
+    feedback_value,
+    parse_metadata,
+    step_from_document,
+    step_sort_key,
+    step_to_document,
+    thread_from_document,
+)
+from .errors import ElementConflictError, MongoLayerError, StepNotFoundError
+from .feedback import FeedbackStore
+from .files import ELEMENT_FILE, FileStore
+from .ids import as_id, as_optional_id
+from .indexes import ensure_indexes
+from .pagination import decode_cursor, encode_cursor
+from .queueing import queued_until_user_message
+from .settings import MongoLayerSettings
+from .threads import ThreadStore
+from .users import UserStore
+
+if TYPE_CHECKING:
+    from chainlit.element import Element, ElementDict
+    from chainlit.step import StepDict
+
+logger = logging.getLogger("mongo_layer")
+
+MAX_PAGE_SIZE = 100
+
+
+class MongoDataLayer(BaseDataLayer):
+    """Chainlit's data layer on MongoDB.
+
+    Give it a `uri` (the layer opens and closes its own client), or a `client` or
+    `database` object of motor or PyMongo's async driver (the layer never closes those).
+    """
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        database: Any = None,
+        *,
+        client: Any = None,
+        settings: MongoLayerSettings | None = None,
+        driver: Literal["motor", "pymongo"] = "motor",
+        mount_file_route: bool = True,
+    ) -> None:
+        settings = settings or MongoLayerSettings()
+        if isinstance(database, str):
+            settings = settings.model_copy(update={"database": database})
+        self.settings = settings
+        if uri is not None:
+            self.connection = Connection.from_uri(uri, settings.database, driver)
+        else:
+            self.connection = Connection.borrow(client, database, settings.database)
+        collection = self.connection.collection
+        self.threads = ThreadStore(
+            collection(settings.threads_name), settings.users_name, settings.feedback_name
+        )
+        self.users = UserStore(collection(settings.users_name))
+        self.feedback = FeedbackStore(collection(settings.feedback_name))
+        self.files = FileStore(self.connection, settings.files_bucket_name)
+        self._indexes_ready = False
+        self._indexes_lock: asyncio.Lock | None = None
+        if mount_file_route:
+            from .routes import mount_file_route_on_chainlit
+
+            mount_file_route_on_chainlit(self)
+
+    @classmethod
+    def from_uri(cls, uri: str, database: str | None = None, **options: Any) -> "MongoDataLayer":
+        """A layer with its own client for `uri`."""
+        return cls(uri=uri, database=database, **options)
+
+    @classmethod
+    def from_env(cls, **options: Any) -> "MongoDataLayer":
+        """A layer for `MONGODB_URI`, `MONGODB_DATABASE` (default `chainlit`) and the
+        optional `MONGO_LAYER_*` settings."""
+        uri = os.environ.get("MONGODB_URI")
+        if not uri:
+            raise MongoLayerError("MONGODB_URI is not set")
+        return cls(uri=uri, settings=MongoLayerSettings.from_env(), **options)
+
+    async def ensure_indexes(self) -> None:
+        """Create the indexes the layer needs. Idempotent; the first operation of a layer
+        runs it too, so calling it is optional."""
+        if self._indexes_lock is None:
+            self._indexes_lock = asyncio.Lock()
+        async with self._indexes_lock:
+            if not self._indexes_ready:
+                await ensure_indexes(self.connection, self.settings)
+                self._indexes_ready = True
+
+    async def _ready(self) -> None:
+        if not self._indexes_ready:
+            await self.ensure_indexes()
+
+    def file_url(self, thread_id: str, element_id: str) -> str:
+        """Where the browser fetches an element's file from (Chainlit's root path included)."""
+        from .routes import chainlit_root_path
+
+        return f"{chainlit_root_path()}{self.settings.file_route}/{thread_id}/{element_id}"
+
+    # Users
+
+    async def get_user(self, identifier: str) -> PersistedUser | None:
+        await self._ready()
+        return await self.users.get(as_id(identifier, "user identifier"))
+
+    async def create_user(self, user: User) -> PersistedUser | None:
+        await self._ready()
+        as_id(user.identifier, "user identifier")
+        return await self.users.upsert(user)
+
+    # Feedback
+
+    async def upsert_feedback(self, feedback: Feedback) -> str:
+        await self._ready()
+        step_id = as_id(feedback.forId, "feedback forId")
+        value = feedback_value(feedback)
+        thread_id = as_optional_id(feedback.threadId, f"threadId of feedback on step {step_id!r}")
+        if thread_id is None:
+            thread_id = await self.threads.find_thread_id_of_step(step_id)
+        comment = None if feedback.comment is None else str(feedback.comment)
+        feedback_id = as_optional_id(feedback.id, f"id of feedback on step {step_id!r}")
+        return await self.feedback.upsert(feedback_id, step_id, thread_id, value, comment)
+
+    async def delete_feedback(self, feedback_id: str) -> bool:
+        await self._ready()
+        return await self.feedback.delete(as_id(feedback_id, "feedback id"))
+
+    # Elements
+
+    @queued_until_user_message
+    async def create_element(self, element: "Element") -> None:
+        await self._ready()
+        element_id = as_id(element.id, "element id")
+        thread_id = as_id(element.thread_id, f"thread id of element {element_id!r}")
+        document = element_to_document(element.to_dict(), element_id)
+        file_id = await self._store_element_bytes(element, element_id, thread_id)
+        if file_id is not None:
+            document["fileId"] = file_id
+        try:
+            await self.threads.upsert_element(thread_id, document)
+        except ElementConflictError:
+            if file_id is not None:
+                await self.files.delete_many([file_id])
+            raise
+
+    async def _store_element_bytes(
+        self, element: "Element", element_id: str, thread_id: str
+    ) -> ObjectId | None:
+        metadata = {
+            "kind": ELEMENT_FILE,
+            "elementId": element_id,
+            "threadId": thread_id,
+            "stepId": as_optional_id(element.for_id, f"forId of element {element_id!r}"),
+            "name": element.name,
+            "mime": element.mime,
+        }
+        if element.content is not None and element.content != b"" and element.content != "":
+            content = element.content
+            data = content.encode() if isinstance(content, str) else bytes(content)
+            return await self.files.upload(data, element.name, metadata)
+        if element.path:
+            try:
+                return await self.files.upload_path(element.path, element.name, metadata)
+            except OSError as error:
+                raise MongoLayerError(
+                    f"cannot read the file of element {element_id!r} in thread {thread_id!r}"
+                    f" from {element.path!r}: {error}"
+                ) from error
+        return None
+
+    async def get_element(self, thread_id: str, element_id: str) -> "ElementDict | None":
+        await self._ready()
+        thread_id = as_id(thread_id, "thread id")
+        document = await self.threads.find_element(thread_id, as_id(element_id, "element id"))
+        if document is None:
+            return None
+        element: ElementDict = element_from_document(document, thread_id, self.file_url)
+        return element
+
+    @queued_until_user_message
+    async def delete_element(self, element_id: str, thread_id: str | None = None) -> None:
+        await self._ready()
+        element_id = as_id(element_id, "element id")
+        thread_id = as_optional_id(thread_id, f"thread id of element {element_id!r}")
+        removed = await self.threads.remove_element(element_id, thread_id)
+        if removed is None:
+            logger.info(
+                "element %r (thread %r) was not stored; nothing to delete", element_id, thread_id
+            )
+            return
+        await self.files.delete_many(file_ids_of([removed]))
+
+    # Steps
+
+    @queued_until_user_message
+    async def create_step(self, step_dict: "StepDict") -> None:
+        await self._write_step(step_dict)
+
+    @queued_until_user_message
+    async def update_step(self, step_dict: "StepDict") -> None:
+        await self._write_step(step_dict)
+
+    async def _write_step(self, step_dict: "StepDict") -> None:
+        await self._ready()
+        document = step_to_document(step_dict)
+        thread_id = as_id(step_dict.get("threadId"), f"thread id of step {document['id']!r}")
+        await self.threads.upsert_step(thread_id, document)
+
+    @queued_until_user_message
+    async def delete_step(self, step_id: str) -> None:
+        await self._ready()
+        step_id = as_id(step_id, "step id")
+        removed = await self.threads.remove_step(step_id)
+        if removed is None:
+            raise StepNotFoundError(f"no thread holds step {step_id!r}")
+        await self.feedback.delete_for_step(step_id)
+        attached = [e for e in removed.get("elements") or [] if e.get("forId") == step_id]
+        await self.files.delete_many(file_ids_of(attached))
+
+    # Threads
+
+    async def get_thread_author(self, thread_id: str) -> str:
+        await self._ready()
+        try:
+            thread_id = as_id(thread_id, "thread id")
+        except TypeError:
+            return ""
+        document = await self.threads.find_author(thread_id)
+        if not document or not document.get("author"):
+            return ""
+        identifier: str = document["author"][0]
+        return identifier
+
+    async def delete_thread(self, thread_id: str) -> None:
+        await self._ready()
+        thread_id = as_id(thread_id, "thread id")
+        await self.threads.delete(thread_id)
+        await self.feedback.delete_for_thread(thread_id)
+        await self.files.delete_for_thread(thread_id)
+
+    async def list_threads(
+        self, pagination: Pagination, filters: ThreadFilter
+    ) -> PaginatedResponse[ThreadDict]:
+        await self._ready()
+        if not filters.userId:
+            return PaginatedResponse(PageInfo(False, None, None), [])
+        user_id = as_id(filters.userId, "userId of the thread filter")
+        limit = max(1, min(int(pagination.first), MAX_PAGE_SIZE))
+        after = decode_cursor(pagination.cursor) if pagination.cursor else None
+        search = (filters.search or "")[: self.settings.max_search_length]
+        documents = await self.threads.list_for_user(
+            user_id, limit + 1, search, filters.feedback, after
+        )
+        page = documents[:limit]
+        threads = [thread_from_document(d, first_or_none(d.get("author")), [], []) for d in page]
+        return PaginatedResponse(
+            PageInfo(
+                hasNextPage=len(documents) > limit,
+                startCursor=encode_cursor(page[0]["createdAt"], page[0]["_id"]) if page else None,
+                endCursor=encode_cursor(page[-1]["createdAt"], page[-1]["_id"]) if page else None,
+            ),
+            threads,
+        )
+
+    async def get_thread(self, thread_id: str) -> ThreadDict | None:
+        await self._ready()
+        thread_id = as_id(thread_id, "thread id")
+        document = await self.threads.find_thread(thread_id)
+        if document is None:
+            return None
+        feedback = await self.feedback.for_thread(thread_id)
+        stored_steps = sorted(document.get("steps") or [], key=step_sort_key)
+        steps = [step_from_document(s, thread_id, feedback.get(s["id"])) for s in stored_steps]
+        elements = [
+            element_from_document(e, thread_id, self.file_url)
+            for e in document.get("elements") or []
+        ]
+        return thread_from_document(
+            document, first_or_none(document.get("author")), steps, elements
+        )
+
+    async def update_thread(
+        self,
+        thread_id: str,
+        name: str | None = None,
+        user_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
+        await self._ready()
+        thread_id = as_id(thread_id, "thread id")
+        await self.threads.upsert_thread(
+            thread_id,
+            name=None if name is None else str(name)[: self.settings.max_thread_name_length],
+            user_id=as_optional_id(user_id, f"userId of thread {thread_id!r}"),
+            metadata=None if metadata is None else parse_metadata(metadata, thread_id),
+            tags=None if tags is None else [str(tag) for tag in tags],
+        )
+
+    # Favorites
+
+    async def get_favorite_steps(self, user_id: str) -> list["StepDict"]:
+        await self._ready()
+        documents = await self.threads.favorite_steps(as_id(user_id, "user id"))
+        return [step_from_document(d["step"], d["_id"], None) for d in documents]
+
+    # Maintenance
+
+    async def prune_orphans(self, grace: timedelta = timedelta(hours=1)) -> int:
+        """Delete files left behind by a crash between two deletes; returns how many."""
+        await self._ready()
+        return await self.files.prune_orphans(self.settings.threads_name, grace)
+
+    async def build_debug_url(self) -> str:
+        return ""
+
+    async def close(self) -> None:
+        """Close the client if the layer opened it; a borrowed client stays open."""
+        await self.connection.close()
+
+
+def first_or_none(values: Sequence[str] | None) -> str | None:
+    return values[0] if values else None
+
+
+def file_ids_of(elements: Sequence[Document]) -> list[ObjectId]:
+    return [e["fileId"] for e in elements if e.get("fileId") is not None]

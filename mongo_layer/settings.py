@@ -1,0 +1,59 @@
+"""Settings of a MongoDataLayer, readable from the environment."""
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, Field
+
+_ENV_FIELDS = {
+    "MONGO_LAYER_COLLECTION_PREFIX": "collection_prefix",
+    "MONGO_LAYER_THREADS_COLLECTION": "threads_collection",
+    "MONGO_LAYER_USERS_COLLECTION": "users_collection",
+    "MONGO_LAYER_FEEDBACK_COLLECTION": "feedback_collection",
+    "MONGO_LAYER_FILES_BUCKET": "files_bucket",
+    "MONGO_LAYER_FILE_ROUTE": "file_route",
+}
+
+
+class MongoLayerSettings(BaseModel):
+    """Where the layer keeps its data and the limits it applies to input."""
+
+    database: str = Field("chainlit", min_length=1)
+    collection_prefix: str = ""
+    threads_collection: str = Field("threads", min_length=1)
+    users_collection: str = Field("users", min_length=1)
+    feedback_collection: str = Field("feedback", min_length=1)
+    files_bucket: str = Field("elements", min_length=1)
+    file_route: str = Field("/mongo-layer/files", pattern=r"^/[A-Za-z0-9_\-/]*[A-Za-z0-9_\-]$")
+    max_thread_name_length: int = Field(255, gt=0)
+    max_search_length: int = Field(200, gt=0)
+    large_field_bytes: int = Field(256 * 1024, gt=1024)
+    thread_document_budget_bytes: int = Field(12 * 1024 * 1024, gt=64 * 1024)
+
+    model_config = {"frozen": True}
+
+    @property
+    def threads_name(self) -> str:
+        return self.collection_prefix + self.threads_collection
+
+    @property
+    def users_name(self) -> str:
+        return self.collection_prefix + self.users_collection
+
+    @property
+    def feedback_name(self) -> str:
+        return self.collection_prefix + self.feedback_collection
+
+    @property
+    def files_bucket_name(self) -> str:
+        return self.collection_prefix + self.files_bucket
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "MongoLayerSettings":
+        """Settings from `MONGODB_DATABASE` and the optional `MONGO_LAYER_*` variables."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, str] = {"database": environ.get("MONGODB_DATABASE") or "chainlit"}
+        for variable, field in _ENV_FIELDS.items():
+            if environ.get(variable):
+                values[field] = environ[variable]
+        return cls.model_validate(values)

@@ -1,0 +1,307 @@
+"""The threads collection: one document per conversation, with its steps and elements embedded."""
+
+import re
+from typing import Any
+
+from pymongo.errors import DocumentTooLarge, DuplicateKeyError, OperationFailure
+
+from .connection import Document, aggregate
+from .documents import SCHEMA_VERSION, non_empty_fields
+from .errors import ElementConflictError, InvalidInputError, ThreadTooLargeError
+from .keys import escape_key, escape_keys
+from .times import utc_now
+
+# Server error codes meaning "the document would exceed the BSON size limit".
+DOCUMENT_TOO_LARGE_CODES = frozenset({10334, 17419, 17420, 13548})
+SIDEBAR_SORT = {"createdAt": -1, "_id": -1}
+
+
+def thread_filter_for_user(user_id: str) -> Document:
+    return {"userId": user_id}
+
+
+def search_filter(search: str) -> Document:
+    """Threads whose name or message text contains `search`, case-insensitive and literally."""
+    pattern = {"$regex": re.escape(search), "$options": "i"}
+    return {"$or": [{"name": pattern}, {"steps.output": pattern}, {"steps.input": pattern}]}
+
+
+def after_cursor_filter(created_at: Any, thread_id: str) -> Document:
+    """Threads after the cursor in sidebar order; the id breaks ties between equal times."""
+    return {
+        "$or": [
+            {"createdAt": {"$lt": created_at}},
+            {"createdAt": created_at, "_id": {"$lt": thread_id}},
+        ]
+    }
+
+
+def with_author_identifier(users_collection: str) -> list[Document]:
+    """Stages adding `author`: the identifiers of the thread's user (zero or one)."""
+    return [
+        {
+            "$lookup": {
+                "from": users_collection,
+                "localField": "userId",
+                "foreignField": "_id",
+                "as": "author",
+            }
+        },
+        {"$set": {"author": {"$map": {"input": "$author", "as": "a", "in": "$$a.identifier"}}}},
+    ]
+
+
+def upsert_embedded_pipeline(array: str, item: Document, changes: Document) -> list[Document]:
+    """An update pipeline that merges `changes` into the item of `array` with the same id, or
+    appends `item`, creating the thread document when it does not exist yet."""
+    item_id = {"$literal": item["id"]}
+    existing = {"$ifNull": [f"${array}", []]}
+    merged = {
+        "$map": {
+            "input": "$$items",
+            "as": "item",
+            "in": {
+                "$cond": [
+                    {"$eq": ["$$item.id", item_id]},
+                    {"$mergeObjects": ["$$item", {"$literal": changes}]},
+                    "$$item",
+                ]
+            },
+        }
+    }
+    ids = {"$map": {"input": "$$items", "as": "item", "in": "$$item.id"}}
+    return [
+        {
+            "$set": {
+                "schemaVersion": {"$ifNull": ["$schemaVersion", SCHEMA_VERSION]},
+                "createdAt": {"$ifNull": ["$createdAt", {"$literal": utc_now()}]},
+                "steps": {"$ifNull": ["$steps", []]},
+                "elements": {"$ifNull": ["$elements", []]},
+            }
+        },
+        {
+            "$set": {
+                array: {
+                    "$let": {
+                        "vars": {"items": existing},
+                        "in": {
+                            "$cond": [
+                                {"$in": [item_id, ids]},
+                                merged,
+                                {"$concatArrays": ["$$items", {"$literal": [item]}]},
+                            ]
+                        },
+                    }
+                }
+            }
+        },
+    ]
+
+
+def is_too_large(error: Exception) -> bool:
+    if isinstance(error, DocumentTooLarge):
+        return True
+    return isinstance(error, OperationFailure) and error.code in DOCUMENT_TOO_LARGE_CODES
+
+
+class ThreadStore:
+    """Verbs on the threads collection; each is one MongoDB command."""
+
+    def __init__(self, collection: Any, users_collection: str, feedback_collection: str) -> None:
+        self.collection = collection
+        self.users_collection = users_collection
+        self.feedback_collection = feedback_collection
+
+    async def upsert_thread(
+        self,
+        thread_id: str,
+        name: str | None,
+        user_id: str | None,
+        metadata: dict[str, Any] | None,
+        tags: list[str] | None,
+    ) -> None:
+        """Create the thread or change only the fields given. Metadata is merged key by key
+        (None removes a key). Only a change of name, user or tags bumps `updatedAt`."""
+        now = utc_now()
+        changes: Document = {}
+        removals: Document = {}
+        if name is not None:
+            changes["name"] = name
+        if user_id is not None:
+            changes["userId"] = user_id
+        if tags is not None:
+            changes["tags"] = list(tags)
+        if changes:
+            changes["updatedAt"] = now
+        for key, value in (metadata or {}).items():
+            if not isinstance(key, str) or not key:
+                raise InvalidInputError(f"metadata of thread {thread_id!r} has an empty key")
+            path = "metadata." + escape_key(key)
+            if value is None:
+                removals[path] = ""
+            else:
+                changes[path] = escape_keys(value)
+        update: Document = {
+            "$setOnInsert": {
+                "createdAt": now,
+                "schemaVersion": SCHEMA_VERSION,
+                "steps": [],
+                "elements": [],
+            }
+        }
+        if changes:
+            update["$set"] = changes
+        if removals:
+            update["$unset"] = removals
+        await self.collection.update_one({"_id": thread_id}, update, upsert=True)
+
+    async def upsert_step(self, thread_id: str, step: Document) -> None:
+        """Insert or merge one embedded step; empty values never overwrite stored ones."""
+        pipeline = upsert_embedded_pipeline("steps", step, non_empty_fields(step))
+        await self._update_thread_document(thread_id, pipeline, f"step {step['id']!r}")
+
+    async def upsert_element(self, thread_id: str, element: Document) -> None:
+        """Insert or merge one element's metadata; an id owned by another thread is refused."""
+        pipeline = upsert_embedded_pipeline("elements", element, element)
+        try:
+            await self._update_thread_document(thread_id, pipeline, f"element {element['id']!r}")
+        except DuplicateKeyError as error:
+            raise ElementConflictError(
+                f"element {element['id']!r} belongs to another thread than {thread_id!r}"
+            ) from error
+
+    async def _update_thread_document(
+        self, thread_id: str, pipeline: list[Document], what: str
+    ) -> None:
+        try:
+            await self.collection.update_one({"_id": thread_id}, pipeline, upsert=True)
+        except (DocumentTooLarge, OperationFailure) as error:
+            if not is_too_large(error):
+                raise
+            raise ThreadTooLargeError(
+                f"writing {what} would take thread {thread_id!r} past the 16 MB document limit"
+            ) from error
+
+    async def remove_step(self, step_id: str) -> Document | None:
+        """Remove the step and the elements attached to it. Returns the thread's id and its
+        elements as they were, or None when no thread holds the step."""
+        found: Document | None = await self.collection.find_one_and_update(
+            {"steps.id": step_id},
+            {"$pull": {"steps": {"id": step_id}, "elements": {"forId": step_id}}},
+            projection={"elements": 1},
+        )
+        return found
+
+    async def remove_element(self, element_id: str, thread_id: str | None) -> Document | None:
+        """Remove one element's metadata; returns it as it was, or None when not found."""
+        query: Document = {"elements.id": element_id}
+        if thread_id is not None:
+            query["_id"] = thread_id
+        found: Document | None = await self.collection.find_one_and_update(
+            query,
+            {"$pull": {"elements": {"id": element_id}}},
+            projection={"elements": {"$elemMatch": {"id": element_id}}},
+        )
+        if not found or not found.get("elements"):
+            return None
+        element: Document = found["elements"][0]
+        return element
+
+    async def find_element(self, thread_id: str, element_id: str) -> Document | None:
+        found = await self.collection.find_one(
+            {"_id": thread_id, "elements.id": element_id},
+            {"elements": {"$elemMatch": {"id": element_id}}},
+        )
+        if not found or not found.get("elements"):
+            return None
+        element: Document = found["elements"][0]
+        return element
+
+    async def find_thread(self, thread_id: str) -> Document | None:
+        """The whole thread document plus `author` (the user's identifier, in a list)."""
+        documents = await aggregate(
+            self.collection,
+            [{"$match": {"_id": thread_id}}, *with_author_identifier(self.users_collection)],
+        )
+        return documents[0] if documents else None
+
+    async def find_author(self, thread_id: str) -> Document | None:
+        """The thread's user id and identifier, reading nothing else of the thread."""
+        documents = await aggregate(
+            self.collection,
+            [
+                {"$match": {"_id": thread_id}},
+                {"$project": {"userId": 1, "metadata.is_shared": 1}},
+                *with_author_identifier(self.users_collection),
+            ],
+        )
+        return documents[0] if documents else None
+
+    async def find_thread_id_of_step(self, step_id: str) -> str | None:
+        found = await self.collection.find_one({"steps.id": step_id}, {"_id": 1})
+        return found["_id"] if found else None
+
+    async def list_for_user(
+        self,
+        user_id: str,
+        limit: int,
+        search: str | None,
+        feedback: int | None,
+        after: tuple[Any, str] | None,
+    ) -> list[Document]:
+        """One sidebar page (plus one thread to tell whether another page follows), without
+        steps or elements."""
+        conditions: list[Document] = [thread_filter_for_user(user_id)]
+        if search:
+            conditions.append(search_filter(search))
+        if after is not None:
+            conditions.append(after_cursor_filter(*after))
+        pipeline: list[Document] = [
+            {"$match": {"$and": conditions}},
+            {"$project": {"steps": 0, "elements": 0}},
+            {"$sort": SIDEBAR_SORT},
+        ]
+        if feedback is not None:
+            pipeline += [
+                {
+                    "$lookup": {
+                        "from": self.feedback_collection,
+                        "let": {"thread_id": "$_id"},
+                        "pipeline": [
+                            {"$match": {"$expr": {"$eq": ["$threadId", "$$thread_id"]}}},
+                            {"$match": {"value": feedback}},
+                            {"$limit": 1},
+                            {"$project": {"_id": 1}},
+                        ],
+                        "as": "matchingFeedback",
+                    }
+                },
+                {"$match": {"matchingFeedback": {"$ne": []}}},
+                {"$project": {"matchingFeedback": 0}},
+            ]
+        pipeline += [{"$limit": limit}, *with_author_identifier(self.users_collection)]
+        return await aggregate(self.collection, pipeline)
+
+    async def favorite_steps(self, user_id: str) -> list[Document]:
+        """The user's favorite steps, newest first, each as `{"_id": thread id, "step": ...}`."""
+        is_favorite = {"$eq": ["$$step.metadata.favorite", True]}
+        return await aggregate(
+            self.collection,
+            [
+                {"$match": {"userId": user_id, "steps.metadata.favorite": True}},
+                {
+                    "$project": {
+                        "step": {"$filter": {"input": "$steps", "as": "step", "cond": is_favorite}}
+                    }
+                },
+                {"$unwind": "$step"},
+                {"$sort": {"step.createdAt": -1}},
+            ],
+        )
+
+    async def delete(self, thread_id: str) -> Document | None:
+        """Delete the thread document; returns its elements as they were, or None."""
+        found: Document | None = await self.collection.find_one_and_delete(
+            {"_id": thread_id}, projection={"elements": 1}
+        )
+        return found
