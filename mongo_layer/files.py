@@ -1,7 +1,9 @@
 """GridFS: the bytes of element files (and of step fields too large to embed)."""
 
+import inspect
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import IO, Any
 from bson import ObjectId
 
 from .connection import Connection, Document, aggregate
+from .errors import MongoLayerError
 from .times import utc_now
 
 logger = logging.getLogger("mongo_layer")
@@ -33,7 +36,10 @@ class StoredFile:
         """The bytes from `start` up to and including `end`, one GridFS chunk at a time."""
         end = self.length - 1 if end is None else end
         if start:
-            self.grid_out.seek(start)
+            # PyMongo's async GridOut.seek is a coroutine; motor's is a plain method.
+            seeking = self.grid_out.seek(start)
+            if inspect.isawaitable(seeking):
+                await seeking
         remaining = end - start + 1
         while remaining > 0:
             chunk: bytes = await self.grid_out.readchunk()
@@ -44,7 +50,30 @@ class StoredFile:
             yield chunk
 
 
+@dataclass(frozen=True)
+class ElementFile:
+    """What the metadata of an element's file records: whose bytes these are."""
+
+    element_id: str
+    thread_id: str
+    step_id: str | None
+    name: str
+    mime: str | None
+
+    def metadata(self) -> Document:
+        return {
+            "kind": ELEMENT_FILE,
+            "elementId": self.element_id,
+            "threadId": self.thread_id,
+            "stepId": self.step_id,
+            "name": self.name,
+            "mime": self.mime,
+        }
+
+
 class FileStore:
+    """Verbs on the GridFS bucket holding element files."""
+
     def __init__(self, connection: Connection, bucket_name: str) -> None:
         self.connection = connection
         self.bucket_name = bucket_name
@@ -65,6 +94,24 @@ class FileStore:
     async def upload_path(self, path: str, name: str, metadata: Document) -> ObjectId:
         with Path(path).open("rb") as source:
             return await self.upload(source, name, metadata)
+
+    async def upload_element_file(
+        self, file: ElementFile, content: bytes | str | None, path: str | None
+    ) -> ObjectId | None:
+        """Store an element's bytes, given as `content` or read in chunks from `path`.
+        Returns the file's id, or None for an element without bytes (a remote url)."""
+        if content is not None and content not in (b"", ""):
+            data = content.encode() if isinstance(content, str) else bytes(content)
+            return await self.upload(data, file.name, file.metadata())
+        if not path:
+            return None
+        try:
+            return await self.upload_path(path, file.name, file.metadata())
+        except OSError as error:
+            raise MongoLayerError(
+                f"cannot read the file of element {file.element_id!r} in thread"
+                f" {file.thread_id!r} from {path!r}: {error}"
+            ) from error
 
     async def read(self, file_id: ObjectId) -> bytes:
         stream = await self.bucket.open_download_stream(file_id)

@@ -13,10 +13,11 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
 from .errors import InvalidIdError
+from .ids import as_id
 
 if TYPE_CHECKING:
     from .layer import MongoDataLayer
@@ -24,7 +25,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger("mongo_layer")
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_MOUNTED_ROUTE_NAME = "mongo_layer_element_file"
+_MIME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$")
+FILE_ROUTE_NAME = "mongo_layer_element_file"
+DEFAULT_MIME = "application/octet-stream"
+# Types a browser may show in its own tab; anything else (HTML, SVG, scripts) is sent as
+# an attachment, so an uploaded file can never run as a page of the app's origin.
+INLINE_MIME_PREFIXES = ("image/png", "image/jpeg", "image/gif", "image/webp", "audio/", "video/")
+INLINE_MIMES = frozenset({"application/pdf", "text/plain", "text/csv", "application/json"})
 
 
 def chainlit_root_path() -> str:
@@ -36,10 +43,25 @@ def chainlit_root_path() -> str:
     return mounted.rstrip("/")
 
 
-def content_disposition(name: str) -> str:
-    """An `inline` disposition whose file name cannot break out of the header."""
-    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", name)[:150] or "file"
-    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name[:150], safe='')}"
+def safe_mime(mime: str | None) -> str:
+    """The stored MIME type if it is a well-formed `type/subtype`, else a neutral one."""
+    if mime and _MIME.match(mime):
+        return mime.lower()
+    return DEFAULT_MIME
+
+
+def is_inline_mime(mime: str) -> bool:
+    return mime in INLINE_MIMES or mime.startswith(INLINE_MIME_PREFIXES)
+
+
+def content_disposition(name: str, mime: str = DEFAULT_MIME) -> str:
+    """A disposition whose file name cannot break out of the header: an ASCII fallback
+    plus the exact name percent-encoded (RFC 6266)."""
+    disposition = "inline" if is_inline_mime(mime) else "attachment"
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", name)[:150].strip() or "file"
+    return (
+        f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name[:150], safe='')}"
+    )
 
 
 def parse_range(header: str | None, length: int) -> tuple[int, int] | None:
@@ -89,6 +111,7 @@ async def may_read_thread(layer: "MongoDataLayer", thread_id: str, user: Any) ->
 
 
 def file_endpoint(layer: "MongoDataLayer") -> Any:
+    """The endpoint serving `GET .../{thread_id}/{element_id}` for `layer`."""
     from chainlit.auth import get_current_user
 
     async def serve_element_file(
@@ -97,8 +120,11 @@ def file_endpoint(layer: "MongoDataLayer") -> Any:
         element_id: str,
         user: Annotated[Any, Depends(get_current_user)],
     ) -> Response:
+        # One answer for "no such file" and "not yours": a stranger learns nothing.
         not_found = HTTPException(status_code=404, detail="Not found")
         try:
+            thread_id = as_id(thread_id, "thread id")
+            element_id = as_id(element_id, f"element id in thread {thread_id!r}")
             allowed = await may_read_thread(layer, thread_id, user)
         except InvalidIdError:
             raise not_found from None
@@ -110,41 +136,56 @@ def file_endpoint(layer: "MongoDataLayer") -> Any:
         if element is None or element.get("fileId") is None:
             raise not_found
         stored = await layer.files.open(element["fileId"])
-        byte_range = parse_range(request.headers.get("range"), stored.length)
-        start, end = byte_range or (0, stored.length - 1)
-        headers = {
-            "Content-Disposition": content_disposition(element.get("name") or stored.name),
-            "Content-Length": str(max(0, end - start + 1)),
-            "Accept-Ranges": "bytes",
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-        }
-        if byte_range:
-            headers["Content-Range"] = f"bytes {start}-{end}/{stored.length}"
-        return StreamingResponse(
-            stored.chunks(start, end) if stored.length else iter([b""]),
-            status_code=206 if byte_range else 200,
-            media_type=element.get("mime") or stored.mime,
-            headers=headers,
-        )
+        return file_response(stored, element, request.headers.get("range"))
 
     return serve_element_file
 
 
+def file_response(stored: Any, element: dict[str, Any], range_header: str | None) -> Response:
+    """The whole file (200) or one byte range of it (206), streamed chunk by chunk."""
+    byte_range = parse_range(range_header, stored.length)
+    start, end = byte_range or (0, stored.length - 1)
+    mime = safe_mime(element.get("mime") or stored.mime)
+    headers = {
+        "Content-Disposition": content_disposition(str(element.get("name") or stored.name), mime),
+        "Content-Length": str(max(0, end - start + 1)),
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=3600",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if byte_range:
+        headers["Content-Range"] = f"bytes {start}-{end}/{stored.length}"
+    return StreamingResponse(
+        stored.chunks(start, end) if stored.length else iter([b""]),
+        status_code=206 if byte_range else 200,
+        media_type=mime,
+        headers=headers,
+    )
+
+
+def mount_file_route(app: FastAPI, layer: "MongoDataLayer", root_path: str = "") -> str:
+    """Serve `layer`'s element files on `app` at `{root_path}{file_route}/{thread}/{element}`,
+    ahead of any catch-all route already there (Chainlit's page route). Mounting again
+    replaces the previous route. Returns the route's path."""
+    path = f"{root_path.rstrip('/')}{layer.settings.file_route}/{{thread_id}}/{{element_id}}"
+    app.router.routes[:] = [
+        route for route in app.router.routes if getattr(route, "name", None) != FILE_ROUTE_NAME
+    ]
+    app.add_api_route(path, file_endpoint(layer), methods=["GET"], name=FILE_ROUTE_NAME)
+    app.router.routes.insert(0, app.router.routes.pop())
+    return path
+
+
 def mount_file_route_on_chainlit(layer: "MongoDataLayer") -> bool:
-    """Mount the file route on Chainlit's app, ahead of its catch-all page route.
-    Does nothing outside a Chainlit server. Returns whether the route is mounted."""
+    """Mount the file route on Chainlit's own app. Does nothing outside a Chainlit server.
+    Returns whether the route is mounted."""
     server = sys.modules.get("chainlit.server")
     if server is None:
         return False
     from chainlit.config import config
 
-    app = server.app
-    path = f"{config.run.root_path}{layer.settings.file_route}/{{thread_id}}/{{element_id}}"
-    app.router.routes[:] = [
-        route for route in app.router.routes if getattr(route, "name", None) != _MOUNTED_ROUTE_NAME
-    ]
-    app.add_api_route(path, file_endpoint(layer), methods=["GET"], name=_MOUNTED_ROUTE_NAME)
-    app.router.routes.insert(0, app.router.routes.pop())
+    # Chainlit prefixes its own routes with `config.run.root_path` (`--root-path`); when it
+    # is mounted under a parent app, the mount point is not part of its route paths.
+    path = mount_file_route(server.app, layer, config.run.root_path)
     logger.info("serving element files at %s", path)
     return True
