@@ -1,0 +1,133 @@
+"""A chat app whose whole history lives in MongoDB through mongo_layer.
+
+Log in as alice / alice-password or bob / bob-password. Every answer runs nested steps and
+attaches a generated notes file; files you upload are kept with the thread. Restart the
+app and reopen a thread from the sidebar: messages, steps, files and feedback are back.
+
+MONGODB_URI selects the database server; without it the app starts an embedded one whose
+data lives in examples/.data/.
+"""
+
+import hmac
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import chainlit as cl
+from chainlit.data import get_data_layer
+from chainlit.element import Element
+from chainlit.types import ThreadDict
+from embedded_server import EmbeddedServer
+
+from mongo_layer import MongoDataLayer
+
+logger = logging.getLogger("example")
+
+DATA_DIR = Path(__file__).resolve().parent / ".data"
+DEMO_USERS = {"alice": "alice-password", "bob": "bob-password"}
+embedded_server: EmbeddedServer | None = None
+
+
+def demo_auth_secret() -> str:
+    """The secret signing login tokens: CHAINLIT_AUTH_SECRET, or one kept in .data/ so
+    logins survive a restart."""
+    secret_file = DATA_DIR / "auth-secret"
+    if not secret_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        secret_file.write_text(secrets.token_urlsafe(48))
+        secret_file.chmod(0o600)
+    return secret_file.read_text().strip()
+
+
+def mongodb_uri() -> str:
+    """MONGODB_URI, or the address of an embedded server started now."""
+    global embedded_server
+    if os.environ.get("MONGODB_URI"):
+        return os.environ["MONGODB_URI"]
+    embedded_server = EmbeddedServer(DATA_DIR)
+    embedded_server.start()
+    # Chainlit reloads this module on file changes (-w): the reload reuses this server.
+    os.environ["MONGODB_URI"] = embedded_server.uri
+    return embedded_server.uri
+
+
+os.environ.setdefault("CHAINLIT_AUTH_SECRET", demo_auth_secret())
+MONGODB_URI = mongodb_uri()
+
+
+@cl.data_layer
+def data_layer() -> MongoDataLayer:
+    return MongoDataLayer.from_uri(
+        MONGODB_URI, database=os.environ.get("MONGODB_DATABASE", "chainlit_example")
+    )
+
+
+@cl.on_app_startup
+async def start_data_layer() -> None:
+    # The layer mounts its file route when it is created: create it before the first
+    # request, so a file URL opened right after a restart is served.
+    layer = get_data_layer()
+    await layer.ensure_indexes()
+
+
+@cl.on_app_shutdown
+async def stop_embedded_server() -> None:
+    # Chainlit ends its process with os._exit(), which skips atexit handlers. The client
+    # is closed first: closing it after its server is gone waits for that server.
+    if embedded_server is not None:
+        await get_data_layer().close()
+        embedded_server.stop()
+
+
+@cl.password_auth_callback
+def log_in(username: str, password: str) -> cl.User | None:
+    expected = DEMO_USERS.get(username)
+    if expected is None or not hmac.compare_digest(expected, password):
+        return None
+    return cl.User(identifier=username, display_name=username.title())
+
+
+@cl.on_chat_resume
+async def resume(thread: ThreadDict) -> None:
+    asked = [s for s in thread["steps"] if s.get("type") == "user_message"]
+    cl.user_session.set("questions", len(asked))
+
+
+@cl.on_message
+async def answer(message: cl.Message) -> None:
+    questions = (cl.user_session.get("questions") or 0) + 1
+    cl.user_session.set("questions", questions)
+    uploads = [e for e in message.elements if e.path]
+
+    async with cl.Step(name="Plan", type="run") as plan:
+        plan.input = message.content
+        async with cl.Step(name="Recall", type="retrieval") as recall:
+            recall.input = "earlier questions in this thread"
+            recall.output = f"{questions - 1} earlier question(s)"
+        async with cl.Step(name="Read attachments", type="tool") as reading:
+            reading.output = describe_uploads(uploads)
+        plan.output = f"Answer question {questions} and write notes."
+
+    notes = cl.File(
+        name=f"notes-{questions}.md",
+        content=notes_markdown(questions, message.content, uploads).encode(),
+        mime="text/markdown",
+        display="inline",
+    )
+    reply = f"Answer {questions}: you said “{message.content}”."
+    if uploads:
+        reply += " " + describe_uploads(uploads)
+    await cl.Message(content=reply, elements=[notes]).send()
+
+
+def describe_uploads(uploads: list[Element]) -> str:
+    if not uploads:
+        return "No files attached."
+    sizes = [f"{e.name} ({Path(str(e.path)).stat().st_size} bytes)" for e in uploads]
+    return "Received " + ", ".join(sizes) + "."
+
+
+def notes_markdown(questions: int, text: str, uploads: list[Element]) -> str:
+    files = "".join(f"- {e.name}\n" for e in uploads) or "- none\n"
+    return f"# Notes for question {questions}\n\n> {text}\n\n## Files\n{files}"

@@ -1,0 +1,316 @@
+"""The example app in a real browser: everything a user did survives a restart of the server,
+stays theirs alone, and goes away when they delete the thread.
+
+The app runs under `chainlit run` on 127.0.0.1 against the session's MongoDB-wire server
+(a fresh database); headless Debian chromium drives it. Screenshots go to test-artifacts/e2e/.
+"""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import MongoServer, free_port
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Request,
+    WebSocket,
+    expect,
+    sync_playwright,
+)
+from pymongo import MongoClient
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHAINLIT = Path(sys.executable).with_name("chainlit")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORDS = {"alice": "alice-password", "bob": "bob-password"}
+WAIT_MS = 30_000
+DENIED = (401, 403, 404)
+
+
+class ExampleApp:
+    """examples/app.py under `chainlit run`, restartable on the same port."""
+
+    def __init__(self, mongodb_uri: str, database: str, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+        self.env = {
+            **os.environ,
+            "MONGODB_URI": mongodb_uri,
+            "MONGODB_DATABASE": database,
+            "CHAINLIT_AUTH_SECRET": "e2e-" + uuid.uuid4().hex * 2,
+        }
+
+    def start(self) -> None:
+        command = [str(CHAINLIT), "run", "app.py", "--headless"]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, "--host", "127.0.0.1", "--port", str(self.port)],
+                cwd=EXAMPLES,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_until_healthy()
+
+    def wait_until_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"chainlit exited; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"chainlit did not answer on {self.url}; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def database(mongo_server: MongoServer) -> Iterator[Any]:
+    """A fresh database for the app, read directly by the test to wait for writes."""
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(mongo_server.uri) as client:
+        yield client[name]
+        client.drop_database(name)
+
+
+@pytest.fixture
+def example_app(mongo_server: MongoServer, database: Any) -> Iterator[ExampleApp]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    app = ExampleApp(mongo_server.uri, database.name, ARTIFACTS / "chainlit.log")
+    app.log_path.write_bytes(b"")
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def eventually(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll until `condition` holds: Chainlit writes to the data layer fire-and-forget."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.2)
+
+
+def screenshot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, animations="disabled")
+
+
+def logged_in_page(browser: Browser, app: ExampleApp, user: str) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(base_url=app.url, viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("#email", user)
+    page.fill("#password", PASSWORDS[user])
+    with session_connected(page):
+        page.click("button[type=submit]")
+    expect(page.locator("#chat-input")).to_be_visible()
+    return context, page
+
+
+@contextmanager
+def session_connected(page: Page, timeout: float = 30.0) -> Iterator[None]:
+    """Wait, after the block, until the page's Chainlit websocket session exists on the
+    server (uploads and resumes need it): the browser announces it by emitting
+    `connection_successful`, over Socket.IO's polling or its websocket."""
+    announced: list[bool] = []
+
+    def watch_request(request: Request) -> None:
+        announced.append("connection_successful" in (request.post_data or ""))
+
+    def watch_websocket(websocket: WebSocket) -> None:
+        websocket.on(
+            "framesent", lambda payload: announced.append("connection_successful" in str(payload))
+        )
+
+    page.on("request", watch_request)
+    page.on("websocket", watch_websocket)
+    yield
+    deadline = time.monotonic() + timeout
+    while not any(announced):
+        if time.monotonic() > deadline:
+            raise AssertionError("the Chainlit websocket session did not connect")
+        page.wait_for_timeout(50)  # lets Playwright deliver the events it has received
+    page.remove_listener("request", watch_request)
+    page.remove_listener("websocket", watch_websocket)
+
+
+def send(page: Page, text: str, answer: str) -> None:
+    page.fill("#chat-input", text)
+    page.click("#chat-submit")
+    expect(page.get_by_text(answer)).to_be_visible()
+
+
+def thread_document(database: Any, thread_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = database.threads.find_one({"_id": thread_id}) or {}
+    return found
+
+
+def steps_of_type(document: dict[str, Any], step_type: str) -> list[dict[str, Any]]:
+    return [s for s in document.get("steps", []) if s.get("type") == step_type]
+
+
+def test_a_conversation_survives_a_restart_stays_private_and_can_be_deleted(
+    example_app: ExampleApp, browser: Browser, database: Any, tmp_path: Path
+) -> None:
+    upload = tmp_path / "field-notes.txt"
+    upload.write_bytes(b"Observed 3 herons at dawn.\n" + hashlib.sha256(b"e2e").digest())
+
+    # Alice chats: a file with her first message, a second message, a thumbs-up.
+    alice, page = logged_in_page(browser, example_app, "alice")
+    with page.expect_response(lambda r: "/project/file" in r.url) as upload_response:
+        page.set_input_files("#upload-button-input", str(upload))
+    assert upload_response.value.ok
+    expect(page.locator("#message-composer").get_by_text("field-notes.txt")).to_be_visible()
+    send(page, "Where do herons nest?", "Answer 1: you said “Where do herons nest?”")
+    expect(page.get_by_text("Received field-notes.txt")).to_be_visible()
+    send(page, "And what do they eat?", "Answer 2: you said “And what do they eat?”")
+    page.locator(".positive-feedback-off").first.click()
+    page.get_by_role("dialog").locator("textarea").fill("Clear answer")
+    page.click("#submit-feedback")
+    expect(page.locator(".positive-feedback-on")).to_have_count(1)
+    thread_link = page.locator("#thread-history [id^='thread-']").filter(has_text="herons")
+    thread_id = str(thread_link.get_attribute("id")).removeprefix("thread-")
+    screenshot(page, "01-alice-chatted")
+
+    eventually(
+        lambda: (
+            len(steps_of_type(thread_document(database, thread_id), "user_message")) == 2
+            and len(thread_document(database, thread_id).get("elements", [])) == 3
+            and database.feedback.count_documents({"threadId": thread_id}) == 1
+        ),
+        "both messages, three files and the feedback are stored",
+    )
+
+    # The server restarts; Alice reopens the thread from the sidebar.
+    example_app.stop()
+    example_app.start()
+    with session_connected(page):
+        page.goto("/")
+        page.locator(f"#thread-{thread_id}").click()
+    for text in (
+        "Where do herons nest?",
+        "And what do they eat?",
+        "Answer 1: you said “Where do herons nest?”",
+        "Answer 2: you said “And what do they eat?”",
+        "notes-1.md",
+        "notes-2.md",
+        "field-notes.txt",
+    ):
+        expect(page.get_by_text(text, exact=False).first).to_be_visible()
+    expect(page.locator(".positive-feedback-on")).to_have_count(1)
+    page.get_by_text("Used Plan").first.click()
+    expect(page.get_by_text("Used Recall").first).to_be_visible()
+    expect(page.get_by_text("Used Read attachments").first).to_be_visible()
+    expect(page.get_by_text("Answer question 1 and write notes.")).to_be_visible()
+    screenshot(page, "02-alice-after-restart")
+
+    thread = page.request.get(f"/project/thread/{thread_id}").json()
+    [uploaded] = [e for e in thread["elements"] if e["name"] == "field-notes.txt"]
+    download = page.request.get(uploaded["url"])
+    assert download.status == 200
+    assert download.body() == upload.read_bytes()
+    notes_link = page.locator("a[download='notes-1.md']").first
+    notes_url = str(notes_link.get_attribute("href"))
+    assert page.request.get(notes_url).body().startswith(b"# Notes for question 1")
+    nested = [s for s in thread["steps"] if s["name"] in ("Recall", "Read attachments")]
+    plans = {s["id"] for s in thread["steps"] if s["name"] == "Plan"}
+    assert len(nested) == 4 and all(s["parentId"] in plans for s in nested)
+
+    # Resuming continues the same thread.
+    send(page, "Do they migrate?", "Answer 3: you said “Do they migrate?”")
+    eventually(
+        lambda: len(steps_of_type(thread_document(database, thread_id), "user_message")) == 3,
+        "the third message is appended to the same thread",
+    )
+    assert database.threads.count_documents({}) == 1
+    expect(page.get_by_text("Answer 1: you said “Where do herons nest?”")).to_be_attached()
+    screenshot(page, "03-alice-resumed")
+
+    # Bob sees none of it, and is refused the thread and its file.
+    bob, bob_page = logged_in_page(browser, example_app, "bob")
+    bob_threads = bob_page.request.post(
+        "/project/threads", data={"pagination": {"first": 20}, "filter": {}}
+    ).json()
+    assert bob_threads["data"] == []
+    assert bob_page.locator(f"#thread-{thread_id}").count() == 0
+    assert bob_page.request.get(f"/project/thread/{thread_id}").status in DENIED
+    assert bob_page.request.get(uploaded["url"]).status in DENIED
+    assert bob_page.request.get(notes_url).status in DENIED
+    screenshot(bob_page, "04-bob-sees-nothing")
+    bob.close()
+
+    # Alice deletes the thread: gone from the sidebar, the database and GridFS.
+    page.locator(f"#thread-{thread_id}").hover()
+    page.locator(f"#thread-{thread_id} #thread-options").click()
+    page.locator("#delete-thread").click()
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator(f"#thread-{thread_id}")).to_have_count(0)
+    assert thread_document(database, thread_id) == {}
+    assert database["elements.files"].count_documents({"metadata.threadId": thread_id}) == 0
+    assert page.request.get(uploaded["url"]).status == 404
+    page.goto("/")
+    expect(page.locator("#chat-input")).to_be_visible()
+    expect(page.get_by_text("No threads found")).to_be_visible()
+    # Leaving the page disconnects the old session, and Chainlit then writes the session's
+    # metadata to its thread; whatever that leaves belongs to no one and holds nothing.
+    leftover = thread_document(database, thread_id)
+    assert not leftover.get("userId") and not leftover.get("steps")
+    screenshot(page, "05-alice-deleted-thread")
+    alice.close()
