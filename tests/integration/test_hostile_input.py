@@ -1,0 +1,368 @@
+"""Input from the browser or from app code cannot act as a query operator, change another
+user's data, or be stored differently from how it was given."""
+
+import string
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from chainlit.element import File
+from chainlit.types import Feedback, Pagination, ThreadFilter
+from chainlit.user import PersistedUser, User
+
+from mongo_layer import InvalidIdError, InvalidInputError, MongoDataLayer
+
+OPERATOR_IDS: list[Any] = [
+    {"$ne": None},
+    {"$gt": ""},
+    {"$regex": ".*"},
+    {"$in": ["alice-thread", "alice-step", "alice"]},
+    ["alice-thread"],
+    [],
+]
+
+
+@dataclass
+class Victim:
+    """Another user's thread with a step, a file and a rating: what an attack aims at."""
+
+    user: PersistedUser
+    thread_id: str = "alice-thread"
+    step_id: str = "alice-step"
+    element_id: str = ""
+    feedback_id: str = ""
+
+
+@pytest.fixture
+async def victim(layer: MongoDataLayer) -> Victim:
+    user = await layer.create_user(User(identifier="alice"))
+    assert user is not None
+    victim = Victim(user)
+    await layer.update_thread(victim.thread_id, name="alice's secret", user_id=user.id)
+    await layer.create_step(step(victim.thread_id, victim.step_id, output="secret answer"))
+    element = File(
+        name="a.txt",
+        content=b"secret",
+        thread_id=victim.thread_id,
+        mime="text/plain",
+        for_id=victim.step_id,
+    )
+    await layer.create_element(element)
+    victim.element_id = element.id
+    victim.feedback_id = await layer.upsert_feedback(
+        Feedback(forId=victim.step_id, threadId=victim.thread_id, value=1, comment="good")
+    )
+    return victim
+
+
+def step(thread_id: str, step_id: Any, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": step_id,
+        "threadId": thread_id,
+        "name": "Assistant",
+        "type": "assistant_message",
+        "createdAt": "2025-01-01T00:00:00.000Z",
+        **fields,
+    }
+
+
+async def everything_stored(layer: MongoDataLayer) -> dict[str, list[dict[str, Any]]]:
+    database = layer.connection.database
+    return {
+        name: await database[name].find({}).sort("_id", 1).to_list(None)
+        for name in sorted(await database.list_collection_names())
+    }
+
+
+HostileCall = Callable[[MongoDataLayer, Victim, Any], Awaitable[Any]]
+
+
+@dataclass
+class Attack:
+    name: str
+    call: HostileCall
+    refused: bool = True
+    """True: raises InvalidIdError or InvalidInputError. False: returns nothing."""
+    none_is_valid: bool = False
+    """None is a legitimate value here ("no id"), so it is not tried as hostile."""
+    empty_is_absent: bool = False
+    """An empty value means "not given" here, so only non-empty values are tried."""
+
+
+def unchecked_user(identifier: Any) -> User:
+    """A User whose identifier skipped Chainlit's validation, as app code can make one."""
+    user = User(identifier="placeholder")
+    user.identifier = identifier
+    return user
+
+
+def feedback_on(victim: Victim, **fields: Any) -> Feedback:
+    """Feedback on the victim's step. Chainlit's Feedback validates its fields when built
+    but not when assigned, so app code can hand the layer anything."""
+    feedback = Feedback(forId=victim.step_id, threadId=victim.thread_id, value=0)
+    for name, value in fields.items():
+        setattr(feedback, name, value)
+    return feedback
+
+
+ATTACKS = [
+    Attack("get_thread", lambda layer, v, h: layer.get_thread(h)),
+    Attack("get_thread_author", lambda layer, v, h: layer.get_thread_author(h), refused=False),
+    Attack("delete_thread", lambda layer, v, h: layer.delete_thread(h)),
+    Attack(
+        "update_thread id",
+        lambda layer, v, h: layer.update_thread(h, name="pwned", metadata={"is_shared": True}),
+    ),
+    Attack(
+        "update_thread user_id",
+        lambda layer, v, h: layer.update_thread(v.thread_id, user_id=h),
+        none_is_valid=True,
+    ),
+    Attack(
+        "create_step id",
+        lambda layer, v, h: layer.create_step(step(v.thread_id, h, output="pwned")),
+    ),
+    Attack(
+        "create_step threadId",
+        lambda layer, v, h: layer.create_step(step(h, v.step_id, output="pwned")),
+    ),
+    Attack(
+        "update_step id",
+        lambda layer, v, h: layer.update_step(step(v.thread_id, h, output="pwned")),
+    ),
+    Attack(
+        "create_step parentId",
+        lambda layer, v, h: layer.create_step(step(v.thread_id, "new", parentId=h)),
+        none_is_valid=True,
+    ),
+    Attack("delete_step", lambda layer, v, h: layer.delete_step(h)),
+    Attack("get_element element id", lambda layer, v, h: layer.get_element(v.thread_id, h)),
+    Attack("get_element thread id", lambda layer, v, h: layer.get_element(h, v.element_id)),
+    Attack("delete_element element id", lambda layer, v, h: layer.delete_element(h)),
+    Attack(
+        "delete_element thread id",
+        lambda layer, v, h: layer.delete_element(v.element_id, h),
+        none_is_valid=True,
+    ),
+    Attack("get_user", lambda layer, v, h: layer.get_user(h)),
+    Attack("create_user", lambda layer, v, h: layer.create_user(unchecked_user(h))),
+    Attack(
+        "upsert_feedback forId", lambda layer, v, h: layer.upsert_feedback(feedback_on(v, forId=h))
+    ),
+    Attack(
+        "upsert_feedback threadId",
+        lambda layer, v, h: layer.upsert_feedback(feedback_on(v, threadId=h)),
+        none_is_valid=True,
+    ),
+    Attack(
+        "upsert_feedback id",
+        lambda layer, v, h: layer.upsert_feedback(feedback_on(v, id=h)),
+        none_is_valid=True,
+    ),
+    Attack("delete_feedback", lambda layer, v, h: layer.delete_feedback(h)),
+    Attack(
+        "list_threads userId",
+        lambda layer, v, h: layer.list_threads(
+            Pagination(first=20), ThreadFilter.model_construct(userId=h)
+        ),
+        none_is_valid=True,
+        empty_is_absent=True,
+    ),
+    Attack(
+        "list_threads cursor",
+        lambda layer, v, h: layer.list_threads(
+            Pagination.model_construct(first=20, cursor=h), ThreadFilter(userId=v.user.id)
+        ),
+        none_is_valid=True,
+        empty_is_absent=True,
+    ),
+    Attack("get_favorite_steps", lambda layer, v, h: layer.get_favorite_steps(h)),
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[attack.name for attack in ATTACKS])
+async def test_an_id_that_is_not_a_string_is_refused_or_matches_nothing(
+    layer: MongoDataLayer, victim: Victim, attack: Attack
+) -> None:
+    before = await everything_stored(layer)
+    hostile_values = OPERATOR_IDS + ([] if attack.none_is_valid else [None])
+    if attack.empty_is_absent:
+        hostile_values = [value for value in hostile_values if value]
+    for hostile in hostile_values:
+        if attack.refused:
+            with pytest.raises((InvalidIdError, InvalidInputError)) as refusal:
+                await attack.call(layer, victim, hostile)
+            assert isinstance(refusal.value, TypeError | ValueError)
+        else:
+            assert not await attack.call(layer, victim, hostile), f"{hostile!r} matched"
+    assert await everything_stored(layer) == before, "a hostile call changed stored data"
+
+
+@pytest.mark.parametrize("user_id", [None, "", [], {}])
+async def test_a_thread_list_without_a_user_id_is_empty(
+    layer: MongoDataLayer, victim: Victim, user_id: Any
+) -> None:
+    page = await layer.list_threads(
+        Pagination(first=20), ThreadFilter.model_construct(userId=user_id)
+    )
+    assert page.data == []
+
+
+# Search
+
+
+async def sidebar_names(layer: MongoDataLayer, user_id: str, search: str) -> list[str | None]:
+    page = await layer.list_threads(
+        Pagination(first=100), ThreadFilter(userId=user_id, search=search)
+    )
+    return sorted(thread["name"] or "" for thread in page.data)
+
+
+async def test_search_text_with_regex_characters_matches_literally(
+    layer: MongoDataLayer, victim: Victim
+) -> None:
+    user_id = victim.user.id
+    for thread_id, name in [
+        ("t1", "price: $5.00 (approx)"),
+        ("t2", "price: $5X00 approx"),
+        ("t3", "a+b=c"),
+        ("t4", "aab=c"),
+        ("t5", r"C:\temp [x]"),
+    ]:
+        await layer.update_thread(thread_id, name=name, user_id=user_id)
+    await layer.create_step(step("t2", "t2-step", output="is a|b true?"))
+
+    assert await sidebar_names(layer, user_id, "$5.00 (") == ["price: $5.00 (approx)"]
+    assert await sidebar_names(layer, user_id, "a+b") == ["a+b=c"]
+    assert await sidebar_names(layer, user_id, r"\temp [") == [r"C:\temp [x]"]
+    assert await sidebar_names(layer, user_id, "a|b") == ["price: $5X00 approx"]
+    for pattern in [".*", "^p", "[a-z]+", ")(", "\\d", "price: $$"]:
+        assert await sidebar_names(layer, user_id, pattern) == [], pattern
+
+
+async def test_a_10000_character_search_works_and_is_cut_to_the_maximum_length(
+    layer: MongoDataLayer, victim: Victim
+) -> None:
+    user_id = victim.user.id
+    limit = layer.settings.max_search_length
+    assert limit < layer.settings.max_thread_name_length
+    search = (string.ascii_lowercase * 400)[:10_000]
+    await layer.update_thread("exactly", name=search[:limit], user_id=user_id)
+    await layer.update_thread("one short", name=search[: limit - 1], user_id=user_id)
+
+    assert await sidebar_names(layer, user_id, search) == [search[:limit]]
+
+
+# Free-form keys and values
+
+
+TRICKY_METADATA: dict[str, Any] = {
+    "a.b": 1,
+    "$where": "sleep(1000)",
+    "%2E": "a key that looks escaped",
+    "price$": {"x.y": {"$gt": [{"k.$": "v"}, "$literal"]}},
+    "plain": {"nested.key": {"$deeper.still": [1, 2]}},
+}
+
+
+async def test_thread_metadata_keys_with_dollars_and_dots_are_returned_intact(
+    layer: MongoDataLayer, victim: Victim
+) -> None:
+    await layer.update_thread("t1", user_id=victim.user.id, metadata=TRICKY_METADATA)
+
+    thread = await layer.get_thread("t1")
+    assert thread is not None and thread["metadata"] == TRICKY_METADATA
+    page = await layer.list_threads(Pagination(first=20), ThreadFilter(userId=victim.user.id))
+    assert next(t for t in page.data if t["id"] == "t1")["metadata"] == TRICKY_METADATA
+
+    await layer.update_thread("t1", metadata={"a.b": None, "$where": "changed"})
+
+    thread = await layer.get_thread("t1")
+    assert thread is not None
+    expected = {key: value for key, value in TRICKY_METADATA.items() if key != "a.b"}
+    assert thread["metadata"] == expected | {"$where": "changed"}
+
+
+async def test_step_metadata_keys_with_dollars_and_dots_are_returned_intact(
+    layer: MongoDataLayer,
+) -> None:
+    await layer.create_step(step("t1", "s1", metadata=TRICKY_METADATA))
+    thread = await layer.get_thread("t1")
+    assert thread is not None and thread["steps"][0]["metadata"] == TRICKY_METADATA
+
+    updated = TRICKY_METADATA | {"$new.key": {"a.b": "c"}}
+    await layer.update_step(step("t1", "s1", metadata=updated))
+    thread = await layer.get_thread("t1")
+    assert thread is not None and thread["steps"][0]["metadata"] == updated
+
+
+async def test_step_text_that_starts_with_a_dollar_is_stored_literally(
+    layer: MongoDataLayer,
+) -> None:
+    await layer.create_step(step("t1", "$s1", name="$concat", input="$$ROOT", output="$5 off"))
+    await layer.create_step(step("t1", "s2", output=""))
+    await layer.update_step(step("t1", "s2", input="$steps", output="$literal", tags=["$a"]))
+
+    document = await layer.threads.collection.find_one({"_id": "t1"})
+    stored = {s["id"]: s for s in document["steps"]}
+    assert (stored["$s1"]["name"], stored["$s1"]["input"], stored["$s1"]["output"]) == (
+        "$concat",
+        "$$ROOT",
+        "$5 off",
+    )
+    assert (stored["s2"]["input"], stored["s2"]["output"], stored["s2"]["tags"]) == (
+        "$steps",
+        "$literal",
+        ["$a"],
+    )
+    thread = await layer.get_thread("t1")
+    assert thread is not None
+    assert [s["output"] for s in thread["steps"]] == ["$5 off", "$literal"]
+
+
+# Feedback values
+
+
+@pytest.mark.parametrize("value", [2, -1, "1", True, None, 0.5])
+async def test_a_feedback_value_other_than_0_or_1_is_refused(
+    layer: MongoDataLayer, victim: Victim, value: Any
+) -> None:
+    feedback = feedback_on(victim, value=value)
+    assert feedback.value is value, "Chainlit's Feedback checks no value assigned after building"
+    before = await everything_stored(layer)
+
+    with pytest.raises(InvalidInputError, match="0 or 1"):
+        await layer.upsert_feedback(feedback)
+
+    assert await everything_stored(layer) == before
+
+
+@pytest.mark.parametrize("value", [0, 1])
+async def test_a_feedback_value_of_0_or_1_is_stored(
+    layer: MongoDataLayer, victim: Victim, value: int
+) -> None:
+    await layer.upsert_feedback(Feedback(forId=victim.step_id, value=value))
+
+    thread = await layer.get_thread(victim.thread_id)
+    assert thread is not None
+    assert thread["steps"][0]["feedback"]["value"] == value
+
+
+# Thread names
+
+
+@pytest.mark.parametrize("letter", ["n", "名", "🙂"])
+async def test_an_oversized_thread_name_is_cut_the_same_everywhere(
+    layer: MongoDataLayer, victim: Victim, letter: str
+) -> None:
+    limit = layer.settings.max_thread_name_length
+    await layer.update_thread("t1", name=letter * 10_000, user_id=victim.user.id)
+    await layer.update_thread("t2", name=letter * limit, user_id=victim.user.id)
+
+    for thread_id in ["t1", "t2"]:
+        thread = await layer.get_thread(thread_id)
+        assert thread is not None and thread["name"] == letter * limit
+    page = await layer.list_threads(Pagination(first=20), ThreadFilter(userId=victim.user.id))
+    names = {t["id"]: t["name"] for t in page.data}
+    assert names["t1"] == names["t2"] == letter * limit

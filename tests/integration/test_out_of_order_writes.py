@@ -1,0 +1,158 @@
+"""Chainlit writes steps fire-and-forget: a step's update can reach the database before its
+creation, and an early write can land after the final one. None of that may lose text.
+
+A step written inside `async with cl.Step()` is created with empty input and output while it
+streams, then updated with the final text; a message sent with placeholder content
+("Thinking...") and updated later is created with that early text.
+"""
+
+import asyncio
+import random
+import uuid
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mongo_layer import MongoDataLayer
+
+STEP_COUNT = 150
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def chainlit_step(
+    thread_id: str, step_id: str, index: int, *, input: str, output: str, final: bool
+) -> dict[str, Any]:
+    """A StepDict shaped like Chainlit's `Step.to_dict()` at creation or at the final update."""
+    created_at = START + timedelta(seconds=index)
+    return {
+        "name": "Assistant",
+        "type": "assistant_message",
+        "id": step_id,
+        "threadId": thread_id,
+        "parentId": None,
+        "streaming": not final,
+        "metadata": {},
+        "tags": None,
+        "input": input,
+        "isError": False,
+        "output": output,
+        "createdAt": iso(created_at),
+        "start": iso(created_at),
+        "end": iso(created_at + timedelta(milliseconds=500)) if final else None,
+        "language": None,
+        "defaultOpen": False,
+        "autoCollapse": False,
+        "showInput": "json",
+        "generation": None,
+    }
+
+
+def early_output(index: int) -> str:
+    """What the creation carries: nothing yet, or the text shown while the answer streams."""
+    return ["", "Thinking...", f"answer {index} (partial"][index % 3]
+
+
+async def stored_thread_documents(layer: MongoDataLayer) -> list[dict[str, Any]]:
+    documents: list[dict[str, Any]] = await layer.threads.collection.find({}).to_list(None)
+    return documents
+
+
+async def test_150_create_update_pairs_in_random_concurrent_order_keep_every_final_text(
+    layer: MongoDataLayer,
+) -> None:
+    thread_id = str(uuid.uuid4())
+    step_ids = [str(uuid.uuid4()) for _ in range(STEP_COUNT)]
+    writes: list[tuple[str, int, Coroutine[Any, Any, None]]] = []
+    for index, step_id in enumerate(step_ids):
+        created = chainlit_step(
+            thread_id, step_id, index, input="", output=early_output(index), final=False
+        )
+        final = chainlit_step(
+            thread_id,
+            step_id,
+            index,
+            input=f"question {index}",
+            output=f"answer {index}",
+            final=True,
+        )
+        writes.append(("create", index, layer.create_step(created)))
+        writes.append(("update", index, layer.update_step(final)))
+    random.Random(20250101).shuffle(writes)
+    first_write_of_step: dict[int, str] = {}
+    for kind, index, _ in writes:
+        first_write_of_step.setdefault(index, kind)
+    assert "update" in first_write_of_step.values(), "the shuffle must put updates first"
+
+    await asyncio.gather(*(write for _, _, write in writes))
+
+    documents = await stored_thread_documents(layer)
+    assert [document["_id"] for document in documents] == [thread_id]
+    stored_ids = [step["id"] for step in documents[0]["steps"]]
+    assert len(stored_ids) == STEP_COUNT
+    assert set(stored_ids) == set(step_ids)
+
+    thread = await layer.get_thread(thread_id)
+    assert thread is not None
+    assert [step["id"] for step in thread["steps"]] == step_ids
+    for index, step in enumerate(thread["steps"]):
+        assert (step["input"], step["output"]) == (f"question {index}", f"answer {index}"), (
+            f"step {index} was first written by its {first_write_of_step[index]}"
+        )
+        assert step["streaming"] is False
+        assert step["end"] is not None
+
+
+async def test_an_empty_early_write_landing_after_the_final_one_keeps_the_final_text(
+    layer: MongoDataLayer,
+) -> None:
+    thread_id, step_id = str(uuid.uuid4()), str(uuid.uuid4())
+    final = chainlit_step(thread_id, step_id, 0, input="2 + 2?", output="4", final=True)
+    early = chainlit_step(thread_id, step_id, 0, input="", output="", final=False)
+
+    await layer.update_step(final)
+    await layer.create_step(early)
+
+    thread = await layer.get_thread(thread_id)
+    assert thread is not None
+    [step] = thread["steps"]
+    assert (step["input"], step["output"]) == ("2 + 2?", "4")
+    assert step["end"] == final["end"]
+
+
+async def test_a_creation_with_placeholder_text_landing_after_the_final_update_keeps_it(
+    layer: MongoDataLayer,
+) -> None:
+    thread_id, step_id = str(uuid.uuid4()), str(uuid.uuid4())
+    final = chainlit_step(thread_id, step_id, 0, input="why?", output="because", final=True)
+    final["isError"] = True
+    early = chainlit_step(thread_id, step_id, 0, input="", output="Thinking...", final=False)
+
+    await layer.update_step(final)
+    await layer.create_step(early)
+
+    thread = await layer.get_thread(thread_id)
+    assert thread is not None
+    [step] = thread["steps"]
+    assert (step["input"], step["output"]) == ("why?", "because")
+    assert step["isError"] is True
+    assert step["streaming"] is False
+
+
+async def test_an_update_after_the_creation_replaces_the_early_text(
+    layer: MongoDataLayer,
+) -> None:
+    thread_id, step_id = str(uuid.uuid4()), str(uuid.uuid4())
+    early = chainlit_step(thread_id, step_id, 0, input="", output="Thinking...", final=False)
+    final = chainlit_step(thread_id, step_id, 0, input="why?", output="because", final=True)
+
+    await layer.create_step(early)
+    await layer.update_step(final)
+
+    thread = await layer.get_thread(thread_id)
+    assert thread is not None
+    [step] = thread["steps"]
+    assert (step["input"], step["output"], step["streaming"]) == ("why?", "because", False)
