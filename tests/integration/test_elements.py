@@ -1,0 +1,121 @@
+"""Elements on the real server: metadata with the thread, bytes in GridFS."""
+
+from pathlib import Path
+
+import pytest
+from chainlit.element import Image, Text
+
+from mongo_layer import ElementConflictError, MongoDataLayer
+
+from .factories import file_element, files_of_thread, stored_thread
+
+
+async def stored_bytes(layer: MongoDataLayer, element_id: str) -> bytes:
+    (file,) = await layer.files.files.find({"metadata.elementId": element_id}).to_list(None)
+    return await layer.files.read(file["_id"])
+
+
+async def test_an_element_given_as_content_is_stored_with_its_bytes(
+    layer: MongoDataLayer,
+) -> None:
+    await layer.update_thread("t1", name="chat")
+    element = file_element("t1", content=b"\x00binary\xffbytes", for_id="s1")
+
+    await layer.create_element(element)
+
+    found = await layer.get_element("t1", element.id)
+    assert found is not None
+    assert (found["id"], found["name"], found["mime"], found["forId"], found["threadId"]) == (
+        element.id,
+        "a.txt",
+        "text/plain",
+        "s1",
+        "t1",
+    )
+    assert found["url"] == layer.file_url("t1", element.id)
+    assert await stored_bytes(layer, element.id) == b"\x00binary\xffbytes"
+
+
+async def test_an_element_given_as_text_content_is_stored_as_utf8(layer: MongoDataLayer) -> None:
+    element = Text(name="note", content="héllo", thread_id="t1")
+
+    await layer.create_element(element)
+
+    assert await stored_bytes(layer, element.id) == "héllo".encode()
+
+
+async def test_an_element_given_as_a_path_is_stored_with_the_files_bytes(
+    layer: MongoDataLayer, tmp_path: Path
+) -> None:
+    picture = tmp_path / "pixel.png"
+    picture.write_bytes(b"\x89PNG fake image bytes")
+    element = Image(name="pixel.png", path=str(picture), thread_id="t1", mime="image/png")
+
+    await layer.create_element(element)
+
+    found = await layer.get_element("t1", element.id)
+    assert found is not None
+    assert found["type"] == "image"
+    assert "path" not in found
+    assert await stored_bytes(layer, element.id) == b"\x89PNG fake image bytes"
+
+
+async def test_an_element_is_returned_only_for_its_own_thread(layer: MongoDataLayer) -> None:
+    element = file_element("t1")
+    await layer.create_element(element)
+    await layer.update_thread("t2", name="someone else's")
+
+    assert await layer.get_element("t2", element.id) is None
+    assert await layer.get_element("t1", element.id) is not None
+
+
+async def test_delete_element_removes_it_and_its_file(layer: MongoDataLayer) -> None:
+    doomed = file_element("t1")
+    kept = file_element("t1")
+    await layer.create_element(doomed)
+    await layer.create_element(kept)
+
+    await layer.delete_element(doomed.id, "t1")
+
+    assert await layer.get_element("t1", doomed.id) is None
+    assert await layer.get_element("t1", kept.id) is not None
+    assert [f["metadata"]["elementId"] for f in await files_of_thread(layer, "t1")] == [kept.id]
+    assert await layer.files.chunks.count_documents({}) == 1
+
+
+async def test_delete_element_without_a_thread_id_finds_it(layer: MongoDataLayer) -> None:
+    element = file_element("t1")
+    await layer.create_element(element)
+
+    await layer.delete_element(element.id)
+
+    assert await layer.get_element("t1", element.id) is None
+    assert await files_of_thread(layer, "t1") == []
+
+
+async def test_an_element_arriving_before_its_thread_is_kept(layer: MongoDataLayer) -> None:
+    element = file_element("early", content=b"first")
+
+    await layer.create_element(element)
+    await layer.update_thread("early", name="created later", metadata={"k": 1})
+
+    thread = await stored_thread(layer, "early")
+    assert thread["name"] == "created later"
+    assert [e["id"] for e in thread["elements"]] == [element.id]
+    assert await stored_bytes(layer, element.id) == b"first"
+
+
+async def test_an_element_id_of_another_thread_is_refused_and_leaves_no_file(
+    layer: MongoDataLayer,
+) -> None:
+    original = file_element("t1", content=b"original")
+    await layer.create_element(original)
+    intruder = file_element("t2", content=b"intruder")
+    intruder.id = original.id
+
+    with pytest.raises(ElementConflictError, match="t2"):
+        await layer.create_element(intruder)
+
+    assert await layer.get_element("t2", original.id) is None
+    assert await stored_bytes(layer, original.id) == b"original"
+    assert await layer.files.files.count_documents({}) == 1

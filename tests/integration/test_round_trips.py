@@ -1,0 +1,196 @@
+"""DESIGN.md's round-trip budget: one command to the server is one round trip.
+
+The `commands` fixture is overridden here to also note which collection each command
+targets, so GridFS commands can be told apart from the layer's own.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from chainlit.types import Feedback, Pagination, ThreadFilter
+from chainlit.user import User
+from conftest import CommandCounter
+from pymongo import monitoring
+
+from mongo_layer import MongoDataLayer
+
+from .factories import file_element, step, thread_of, user
+
+
+class CommandLog(CommandCounter):
+    """A CommandCounter that also keeps the collection each command names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        super().started(event)
+        if event.command_name not in self.IGNORED:
+            self.targets.append((event.command_name, str(event.command.get(event.command_name))))
+
+    def reset(self) -> None:
+        super().reset()
+        self.targets.clear()
+
+    def on_bucket(self, bucket: str) -> list[tuple[str, str]]:
+        """The commands sent to the collections of a GridFS bucket."""
+        return [
+            (name, target)
+            for name, target in self.targets
+            if target in (f"{bucket}.files", f"{bucket}.chunks")
+        ]
+
+
+@pytest.fixture
+def commands() -> CommandLog:
+    return CommandLog()
+
+
+async def count(commands: CommandLog, operation: Awaitable[Any]) -> int:
+    commands.reset()
+    await operation
+    return commands.count
+
+
+async def chat(layer: MongoDataLayer, thread_id: str = "t1") -> None:
+    """A thread of alice's with two steps, one rated."""
+    alice = await user(layer)
+    await thread_of(layer, alice, thread_id, name="chat about pineapples")
+    await layer.create_step(step("s1", thread_id, input="pineapple?"))
+    await layer.create_step(step("s2", thread_id, output="yes, pineapple"))
+    await layer.upsert_feedback(Feedback(forId="s2", threadId=thread_id, value=1))
+
+
+async def test_get_user_is_one_command(layer: MongoDataLayer, commands: CommandLog) -> None:
+    await user(layer)
+
+    assert await count(commands, layer.get_user("alice")) == 1, commands.commands
+
+
+@pytest.mark.parametrize("first_login", [True, False])
+async def test_create_user_is_one_command(
+    layer: MongoDataLayer, commands: CommandLog, first_login: bool
+) -> None:
+    if not first_login:
+        await user(layer)
+
+    login = layer.create_user(User(identifier="alice", metadata={"n": 1}))
+
+    assert await count(commands, login) == 1, commands.commands
+
+
+async def test_update_thread_is_one_command(layer: MongoDataLayer, commands: CommandLog) -> None:
+    update = layer.update_thread("t1", name="chat", user_id="u1", metadata={"a": 1}, tags=["x"])
+
+    assert await count(commands, update) == 1, commands.commands
+
+
+async def test_get_thread_author_is_one_command(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    await chat(layer)
+
+    assert await count(commands, layer.get_thread_author("t1")) == 1, commands.commands
+
+
+@pytest.mark.parametrize("thread_exists", [True, False])
+@pytest.mark.parametrize("write", ["create_step", "update_step"])
+async def test_a_step_write_is_one_command(
+    layer: MongoDataLayer, commands: CommandLog, write: str, thread_exists: bool
+) -> None:
+    if thread_exists:
+        await chat(layer)
+    written: Callable[..., Awaitable[None]] = getattr(layer, write)
+
+    assert await count(commands, written(step("s9", output="new"))) == 1, commands.commands
+
+
+async def test_delete_step_without_files_is_two_commands_at_most(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    await chat(layer)
+
+    assert await count(commands, layer.delete_step("s2")) <= 2, commands.commands
+
+
+async def test_upsert_feedback_with_its_thread_id_is_one_command(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    await chat(layer)
+
+    rating = layer.upsert_feedback(Feedback(forId="s1", threadId="t1", value=0))
+
+    assert await count(commands, rating) == 1, commands.commands
+
+
+async def test_upsert_feedback_without_its_thread_id_is_two_commands(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    await chat(layer)
+
+    rating = layer.upsert_feedback(Feedback(forId="s1", value=0))
+
+    assert await count(commands, rating) == 2, commands.commands
+
+
+async def test_delete_feedback_is_one_command(layer: MongoDataLayer, commands: CommandLog) -> None:
+    await chat(layer)
+    feedback_id = await layer.upsert_feedback(Feedback(forId="s1", threadId="t1", value=0))
+
+    assert await count(commands, layer.delete_feedback(feedback_id)) == 1, commands.commands
+
+
+@pytest.mark.parametrize("files", [0, 2])
+async def test_delete_thread_is_three_commands_at_most_plus_the_gridfs_deletes(
+    layer: MongoDataLayer, commands: CommandLog, files: int
+) -> None:
+    await chat(layer)
+    for _ in range(files):
+        await layer.create_element(file_element("t1"))
+    bucket = layer.settings.files_bucket_name
+
+    total = await count(commands, layer.delete_thread("t1"))
+
+    gridfs_deletes = [c for c in commands.on_bucket(bucket) if c[0] == "delete"]
+    assert len(gridfs_deletes) == (2 if files else 0), commands.targets
+    assert total - len(gridfs_deletes) <= 3, commands.targets
+
+
+async def test_get_thread_is_two_commands_at_most(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    await chat(layer)
+    await layer.create_element(file_element("t1"))
+
+    assert await count(commands, layer.get_thread("t1")) <= 2, commands.commands
+
+
+async def test_a_sidebar_page_with_search_feedback_and_cursor_is_two_commands_at_most(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    for thread_id in ("t1", "t2", "t3"):
+        await chat(layer, thread_id)
+    alice = await layer.get_user("alice")
+    assert alice is not None
+    filters = ThreadFilter(userId=alice.id, search="PINEAPPLE", feedback=1)
+    first = await layer.list_threads(Pagination(first=1), filters)
+
+    second = layer.list_threads(Pagination(first=1, cursor=first.pageInfo.endCursor), filters)
+
+    assert await count(commands, second) <= 2, commands.commands
+
+
+async def test_create_element_with_a_file_is_one_command_plus_the_gridfs_upload(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    await chat(layer)
+    bucket = layer.settings.files_bucket_name
+
+    total = await count(commands, layer.create_element(file_element("t1", content=b"x" * 10)))
+
+    gridfs = commands.on_bucket(bucket)
+    inserts = sorted(target for name, target in gridfs if name == "insert")
+    assert inserts == [f"{bucket}.chunks", f"{bucket}.files"], commands.targets
+    assert total - len(gridfs) == 1, commands.targets
