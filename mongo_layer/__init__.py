@@ -11,6 +11,7 @@ from .errors import (
     InvalidInputError,
     MongoLayerError,
     StepNotFoundError,
+    ThreadAccessError,
     ThreadNotFoundError,
     ThreadTooLargeError,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "MongoLayerError",
     "MongoLayerSettings",
     "StepNotFoundError",
+    "ThreadAccessError",
     "ThreadNotFoundError",
     "ThreadTooLargeError",
 ]

@@ -25,5 +25,9 @@ class ElementConflictError(MongoLayerError):
     """The element id already belongs to another thread; it is never moved or overwritten."""
 
 
+class ThreadAccessError(MongoLayerError, PermissionError):
+    """A browser session tried to change an element of a thread other than its own."""
+
+
 class ThreadTooLargeError(MongoLayerError):
     """A write would take a thread document past MongoDB's document size limit."""

@@ -5,9 +5,11 @@ from uuid import uuid4
 
 from chainlit.types import FeedbackDict
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from .connection import Document
 from .documents import SCHEMA_VERSION, feedback_by_step
+from .errors import MongoLayerError
 from .times import utc_now
 
 
@@ -30,18 +32,32 @@ class FeedbackStore:
         if thread_id is not None:
             changes["threadId"] = thread_id
         changes["updatedAt"] = utc_now()
-        stored = await self.collection.find_one_and_update(
+        update = {
+            "$set": changes,
+            "$setOnInsert": {"schemaVersion": SCHEMA_VERSION, "createdAt": utc_now()}
+            | ({} if feedback_id else {"_id": str(uuid4())}),
+        }
+        try:
+            stored = await self._upsert(query, update)
+        except DuplicateKeyError:
+            stored = None
+        if stored is None:
+            # Two ratings raced to insert and the other one won: MongoDB may report a
+            # duplicate key, SecantusDB returns no document. Now it exists: update it.
+            stored = await self._upsert(query, update)
+        if stored is None:
+            raise MongoLayerError(f"feedback on step {step_id!r} was not stored")
+        return str(stored["_id"])
+
+    async def _upsert(self, query: Document, update: Document) -> Document | None:
+        stored: Document | None = await self.collection.find_one_and_update(
             query,
-            {
-                "$set": changes,
-                "$setOnInsert": {"schemaVersion": SCHEMA_VERSION, "createdAt": utc_now()}
-                | ({} if feedback_id else {"_id": str(uuid4())}),
-            },
+            update,
             upsert=True,
             projection={"_id": 1},
             return_document=ReturnDocument.AFTER,
         )
-        return str(stored["_id"])
+        return stored
 
     async def delete(self, feedback_id: str) -> bool:
         result = await self.collection.delete_one({"_id": feedback_id})

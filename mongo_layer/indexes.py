@@ -29,6 +29,13 @@ async def ensure_indexes(connection: Connection, settings: MongoLayerSettings) -
     """Create the layer's indexes; existing ones are left as they are."""
     database = connection.database
     await database[settings.threads_name].create_indexes(thread_indexes())
+    await database[settings.overflow_name].create_indexes(
+        [
+            IndexModel([("threadId", ASCENDING)], name="thread"),
+            IndexModel([("step.id", ASCENDING)], name="step_id"),
+            IndexModel([("step.metadata.favorite", ASCENDING)], name="favorite", sparse=True),
+        ]
+    )
     await database[settings.users_name].create_indexes(
         [IndexModel([("identifier", ASCENDING)], name="identifier", unique=True)]
     )

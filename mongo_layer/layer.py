@@ -30,18 +30,20 @@ from .documents import (
     feedback_value,
     parse_metadata,
     step_from_document,
-    step_sort_key,
     step_to_document,
     thread_from_document,
 )
 from .errors import ElementConflictError, MongoLayerError, StepNotFoundError
 from .feedback import FeedbackStore
-from .files import ELEMENT_FILE, FileStore
+from .files import ElementFile, FileStore
 from .ids import as_id, as_optional_id
 from .indexes import ensure_indexes
+from .overflow import OverflowStore
 from .pagination import decode_cursor, encode_cursor
 from .queueing import queued_until_user_message
+from .session_scope import element_thread_in_session_scope
 from .settings import MongoLayerSettings
+from .steps import StepStore
 from .threads import ThreadStore
 from .users import UserStore
 
@@ -86,6 +88,8 @@ class MongoDataLayer(BaseDataLayer):
         self.users = UserStore(collection(settings.users_name))
         self.feedback = FeedbackStore(collection(settings.feedback_name))
         self.files = FileStore(self.connection, settings.files_bucket_name)
+        self.overflow = OverflowStore(collection(settings.overflow_name), settings.threads_name)
+        self.steps = StepStore(self.threads, self.overflow, self.files, settings)
         self._indexes_ready = False
         self._indexes_lock: asyncio.Lock | None = None
         if mount_file_route:
@@ -146,7 +150,7 @@ class MongoDataLayer(BaseDataLayer):
         value = feedback_value(feedback)
         thread_id = as_optional_id(feedback.threadId, f"threadId of feedback on step {step_id!r}")
         if thread_id is None:
-            thread_id = await self.threads.find_thread_id_of_step(step_id)
+            thread_id = await self.steps.thread_id_of(step_id)
         comment = None if feedback.comment is None else str(feedback.comment)
         feedback_id = as_optional_id(feedback.id, f"id of feedback on step {step_id!r}")
         return await self.feedback.upsert(feedback_id, step_id, thread_id, value, comment)
@@ -162,41 +166,20 @@ class MongoDataLayer(BaseDataLayer):
         await self._ready()
         element_id = as_id(element.id, "element id")
         thread_id = as_id(element.thread_id, f"thread id of element {element_id!r}")
+        element_thread_in_session_scope(thread_id, element_id)
         document = element_to_document(element.to_dict(), element_id)
-        file_id = await self._store_element_bytes(element, element_id, thread_id)
+        file = ElementFile(element_id, thread_id, document.get("forId"), element.name, element.mime)
+        file_id = await self.files.upload_element_file(file, element.content, element.path)
         if file_id is not None:
             document["fileId"] = file_id
         try:
-            await self.threads.upsert_element(thread_id, document)
+            previous = await self.threads.upsert_element(thread_id, document)
         except ElementConflictError:
-            if file_id is not None:
-                await self.files.delete_many([file_id])
+            await self.files.delete_many([file_id] if file_id is not None else [])
             raise
-
-    async def _store_element_bytes(
-        self, element: "Element", element_id: str, thread_id: str
-    ) -> ObjectId | None:
-        metadata = {
-            "kind": ELEMENT_FILE,
-            "elementId": element_id,
-            "threadId": thread_id,
-            "stepId": as_optional_id(element.for_id, f"forId of element {element_id!r}"),
-            "name": element.name,
-            "mime": element.mime,
-        }
-        if element.content is not None and element.content != b"" and element.content != "":
-            content = element.content
-            data = content.encode() if isinstance(content, str) else bytes(content)
-            return await self.files.upload(data, element.name, metadata)
-        if element.path:
-            try:
-                return await self.files.upload_path(element.path, element.name, metadata)
-            except OSError as error:
-                raise MongoLayerError(
-                    f"cannot read the file of element {element_id!r} in thread {thread_id!r}"
-                    f" from {element.path!r}: {error}"
-                ) from error
-        return None
+        if file_id is not None and previous is not None:
+            replaced = [f for f in file_ids_of([previous]) if f != file_id]
+            await self.files.delete_many(replaced)
 
     async def get_element(self, thread_id: str, element_id: str) -> "ElementDict | None":
         await self._ready()
@@ -212,6 +195,7 @@ class MongoDataLayer(BaseDataLayer):
         await self._ready()
         element_id = as_id(element_id, "element id")
         thread_id = as_optional_id(thread_id, f"thread id of element {element_id!r}")
+        thread_id = element_thread_in_session_scope(thread_id, element_id)
         removed = await self.threads.remove_element(element_id, thread_id)
         if removed is None:
             logger.info(
@@ -224,28 +208,30 @@ class MongoDataLayer(BaseDataLayer):
 
     @queued_until_user_message
     async def create_step(self, step_dict: "StepDict") -> None:
-        await self._write_step(step_dict)
+        await self._write_step(step_dict, is_creation=True)
 
     @queued_until_user_message
     async def update_step(self, step_dict: "StepDict") -> None:
         await self._write_step(step_dict)
 
-    async def _write_step(self, step_dict: "StepDict") -> None:
+    async def _write_step(self, step_dict: "StepDict", is_creation: bool = False) -> None:
+        """A creation that lands after an update of the same step (Chainlit writes both
+        fire-and-forget) carries older content, so it only fills fields still missing."""
         await self._ready()
         document = step_to_document(step_dict)
         thread_id = as_id(step_dict.get("threadId"), f"thread id of step {document['id']!r}")
-        await self.threads.upsert_step(thread_id, document)
+        await self.steps.write(thread_id, document, stored_wins=is_creation)
 
     @queued_until_user_message
     async def delete_step(self, step_id: str) -> None:
         await self._ready()
         step_id = as_id(step_id, "step id")
-        removed = await self.threads.remove_step(step_id)
+        removed = await self.steps.remove(step_id)
         if removed is None:
             raise StepNotFoundError(f"no thread holds step {step_id!r}")
+        _, attached_elements, field_files = removed
         await self.feedback.delete_for_step(step_id)
-        attached = [e for e in removed.get("elements") or [] if e.get("forId") == step_id]
-        await self.files.delete_many(file_ids_of(attached))
+        await self.files.delete_many(file_ids_of(attached_elements) + field_files)
 
     # Threads
 
@@ -264,8 +250,11 @@ class MongoDataLayer(BaseDataLayer):
     async def delete_thread(self, thread_id: str) -> None:
         await self._ready()
         thread_id = as_id(thread_id, "thread id")
-        await self.threads.delete(thread_id)
+        self.steps.forget_thread(thread_id)
+        deleted = await self.threads.delete(thread_id)
         await self.feedback.delete_for_thread(thread_id)
+        if deleted is not None and deleted.get("overflow"):
+            await self.overflow.delete_for_thread(thread_id)
         await self.files.delete_for_thread(thread_id)
 
     async def list_threads(
@@ -299,7 +288,7 @@ class MongoDataLayer(BaseDataLayer):
         if document is None:
             return None
         feedback = await self.feedback.for_thread(thread_id)
-        stored_steps = sorted(document.get("steps") or [], key=step_sort_key)
+        stored_steps = await self.steps.of_thread(document)
         steps = [step_from_document(s, thread_id, feedback.get(s["id"])) for s in stored_steps]
         elements = [
             element_from_document(e, thread_id, self.file_url)
@@ -331,7 +320,7 @@ class MongoDataLayer(BaseDataLayer):
 
     async def get_favorite_steps(self, user_id: str) -> list["StepDict"]:
         await self._ready()
-        documents = await self.threads.favorite_steps(as_id(user_id, "user id"))
+        documents = await self.steps.favorites(as_id(user_id, "user id"))
         return [step_from_document(d["step"], d["_id"], None) for d in documents]
 
     # Maintenance

@@ -10,6 +10,7 @@ _ENV_FIELDS = {
     "MONGO_LAYER_THREADS_COLLECTION": "threads_collection",
     "MONGO_LAYER_USERS_COLLECTION": "users_collection",
     "MONGO_LAYER_FEEDBACK_COLLECTION": "feedback_collection",
+    "MONGO_LAYER_OVERFLOW_COLLECTION": "overflow_collection",
     "MONGO_LAYER_FILES_BUCKET": "files_bucket",
     "MONGO_LAYER_FILE_ROUTE": "file_route",
 }
@@ -23,12 +24,13 @@ class MongoLayerSettings(BaseModel):
     threads_collection: str = Field("threads", min_length=1)
     users_collection: str = Field("users", min_length=1)
     feedback_collection: str = Field("feedback", min_length=1)
+    overflow_collection: str = Field("thread_steps", min_length=1)
     files_bucket: str = Field("elements", min_length=1)
     file_route: str = Field("/mongo-layer/files", pattern=r"^/[A-Za-z0-9_\-/]*[A-Za-z0-9_\-]$")
     max_thread_name_length: int = Field(255, gt=0)
     max_search_length: int = Field(200, gt=0)
     large_field_bytes: int = Field(256 * 1024, gt=1024)
-    thread_document_budget_bytes: int = Field(12 * 1024 * 1024, gt=64 * 1024)
+    thread_document_budget_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024, le=8 * 1024 * 1024)
 
     model_config = {"frozen": True}
 
@@ -43,6 +45,10 @@ class MongoLayerSettings(BaseModel):
     @property
     def feedback_name(self) -> str:
         return self.collection_prefix + self.feedback_collection
+
+    @property
+    def overflow_name(self) -> str:
+        return self.collection_prefix + self.overflow_collection
 
     @property
     def files_bucket_name(self) -> str:

@@ -3,10 +3,12 @@
 import re
 from typing import Any
 
+import bson
+from pymongo import ReturnDocument
 from pymongo.errors import DocumentTooLarge, DuplicateKeyError, OperationFailure
 
 from .connection import Document, aggregate
-from .documents import SCHEMA_VERSION, non_empty_fields
+from .documents import SCHEMA_VERSION
 from .errors import ElementConflictError, InvalidInputError, ThreadTooLargeError
 from .keys import escape_key, escape_keys
 from .times import utc_now
@@ -51,11 +53,23 @@ def with_author_identifier(users_collection: str) -> list[Document]:
     ]
 
 
-def upsert_embedded_pipeline(array: str, item: Document, changes: Document) -> list[Document]:
+def merge_by_id_pipeline(
+    array: str,
+    item: Document,
+    changes: Document,
+    stored_wins: bool = False,
+    budget_bytes: int | None = None,
+) -> list[Document]:
     """An update pipeline that merges `changes` into the item of `array` with the same id, or
-    appends `item`, creating the thread document when it does not exist yet."""
+    appends `item`, creating the thread document when it does not exist yet.
+
+    With `stored_wins`, `changes` only fill the fields the stored item lacks. With
+    `budget_bytes`, a new item that would take the document past that size is not appended:
+    the document is marked `overflow: true` instead, for good."""
     item_id = {"$literal": item["id"]}
-    existing = {"$ifNull": [f"${array}", []]}
+    merge_order: list[Any] = ["$$item", {"$literal": changes}]
+    if stored_wins:
+        merge_order.reverse()
     merged = {
         "$map": {
             "input": "$$items",
@@ -63,13 +77,26 @@ def upsert_embedded_pipeline(array: str, item: Document, changes: Document) -> l
             "in": {
                 "$cond": [
                     {"$eq": ["$$item.id", item_id]},
-                    {"$mergeObjects": ["$$item", {"$literal": changes}]},
+                    {"$mergeObjects": merge_order},
                     "$$item",
                 ]
             },
         }
     }
-    ids = {"$map": {"input": "$$items", "as": "item", "in": "$$item.id"}}
+    is_stored = {"$in": [item_id, {"$map": {"input": "$$items", "as": "item", "in": "$$item.id"}}]}
+    appended: Document = {"$concatArrays": ["$$items", {"$literal": [item]}]}
+    in_items = {"vars": {"items": f"${array}"}}
+    overflow: Document = {}
+    if budget_bytes is not None:
+        full = {
+            "$or": [
+                {"$eq": ["$overflow", True]},
+                {"$gt": [{"$add": [{"$bsonSize": "$$ROOT"}, bson_size(item)]}, budget_bytes]},
+            ]
+        }
+        appended = {"$cond": [full, "$$items", appended]}
+        new_and_full = {"$let": in_items | {"in": {"$and": [{"$not": [is_stored]}, full]}}}
+        overflow = {"overflow": {"$or": [{"$eq": ["$overflow", True]}, new_and_full]}}
     return [
         {
             "$set": {
@@ -81,21 +108,15 @@ def upsert_embedded_pipeline(array: str, item: Document, changes: Document) -> l
         },
         {
             "$set": {
-                array: {
-                    "$let": {
-                        "vars": {"items": existing},
-                        "in": {
-                            "$cond": [
-                                {"$in": [item_id, ids]},
-                                merged,
-                                {"$concatArrays": ["$$items", {"$literal": [item]}]},
-                            ]
-                        },
-                    }
-                }
+                array: {"$let": in_items | {"in": {"$cond": [is_stored, merged, appended]}}},
+                **overflow,
             }
         },
     ]
+
+
+def bson_size(document: Document) -> int:
+    return len(bson.encode(document))
 
 
 def is_too_large(error: Exception) -> bool:
@@ -155,26 +176,91 @@ class ThreadStore:
             update["$unset"] = removals
         await self.collection.update_one({"_id": thread_id}, update, upsert=True)
 
-    async def upsert_step(self, thread_id: str, step: Document) -> None:
-        """Insert or merge one embedded step; empty values never overwrite stored ones."""
-        pipeline = upsert_embedded_pipeline("steps", step, non_empty_fields(step))
-        await self._update_thread_document(thread_id, pipeline, f"step {step['id']!r}")
+    async def upsert_step(
+        self,
+        thread_id: str,
+        step: Document,
+        changes: Document,
+        stored_wins: bool,
+        budget_bytes: int,
+    ) -> bool:
+        """Insert the step into its thread, or merge `changes` into it (with `stored_wins`,
+        only into fields it lacks). Returns False, storing nothing, when the step is new and
+        the thread document is full: the step then belongs in overflow."""
+        pipeline = merge_by_id_pipeline("steps", step, changes, stored_wins, budget_bytes)
+        # A full thread document matches only for steps it already holds; for any other
+        # step the upsert collides with the existing _id, which costs the server little
+        # where evaluating the pipeline would rewrite a document at its budget. A collision
+        # can also be two first writes racing to create the thread, so after one the
+        # pipeline runs on the thread whatever its state and decides (and marks) for good.
+        step_projection = {"steps": {"$elemMatch": {"id": step["id"]}}, "_id": 1}
+        conditions = [{"$or": [{"overflow": {"$ne": True}}, {"steps.id": step["id"]}]}, None]
+        for condition in conditions:
+            try:
+                after = await self._update_thread_document(
+                    thread_id,
+                    pipeline,
+                    f"step {step['id']!r}",
+                    projection=step_projection,
+                    return_document=ReturnDocument.AFTER,
+                    condition=condition,
+                )
+            except DuplicateKeyError:
+                continue
+            if after is None and condition is not None:
+                # SecantusDB answers some racing first writes with no document where MongoDB
+                # raises a duplicate key error: treat it as that collision.
+                continue
+            return bool(after and after.get("steps"))
+        raise ThreadTooLargeError(
+            f"thread {thread_id!r} could not take step {step['id']!r}: its document kept"
+            " colliding on creation"
+        )
 
-    async def upsert_element(self, thread_id: str, element: Document) -> None:
-        """Insert or merge one element's metadata; an id owned by another thread is refused."""
-        pipeline = upsert_embedded_pipeline("elements", element, element)
+    async def upsert_element(self, thread_id: str, element: Document) -> Document | None:
+        """Insert or merge one element's metadata; an id owned by another thread is refused.
+        Returns the element as it was stored before (None when new), so that a file the
+        previous version pointed to can be deleted."""
+        pipeline = merge_by_id_pipeline("elements", element, element)
         try:
-            await self._update_thread_document(thread_id, pipeline, f"element {element['id']!r}")
+            before = await self._update_thread_document(
+                thread_id,
+                pipeline,
+                f"element {element['id']!r}",
+                projection={"elements": {"$elemMatch": {"id": element["id"]}}},
+            )
         except DuplicateKeyError as error:
             raise ElementConflictError(
                 f"element {element['id']!r} belongs to another thread than {thread_id!r}"
             ) from error
+        previous = (before or {}).get("elements") or []
+        return previous[0] if previous else None
 
     async def _update_thread_document(
-        self, thread_id: str, pipeline: list[Document], what: str
-    ) -> None:
+        self,
+        thread_id: str,
+        pipeline: list[Document],
+        what: str,
+        projection: Document | None = None,
+        return_document: bool = ReturnDocument.BEFORE,
+        condition: Document | None = None,
+    ) -> Document | None:
+        """Apply `pipeline` to the thread, creating it if needed. With `projection`, returns
+        those fields of the document as they were before (or after) the write. A
+        `condition` narrows which existing document the write applies to."""
         try:
-            await self.collection.update_one({"_id": thread_id}, pipeline, upsert=True)
+            query = {"_id": thread_id} | (condition or {})
+            if projection is None:
+                await self.collection.update_one(query, pipeline, upsert=True)
+                return None
+            found: Document | None = await self.collection.find_one_and_update(
+                query,
+                pipeline,
+                projection=projection,
+                upsert=True,
+                return_document=return_document,
+            )
+            return found
         except (DocumentTooLarge, OperationFailure) as error:
             if not is_too_large(error):
                 raise
@@ -183,12 +269,12 @@ class ThreadStore:
             ) from error
 
     async def remove_step(self, step_id: str) -> Document | None:
-        """Remove the step and the elements attached to it. Returns the thread's id and its
-        elements as they were, or None when no thread holds the step."""
+        """Remove the step and the elements attached to it. Returns the thread's id, its
+        elements and the step as they were, or None when no thread document holds the step."""
         found: Document | None = await self.collection.find_one_and_update(
             {"steps.id": step_id},
             {"$pull": {"steps": {"id": step_id}, "elements": {"forId": step_id}}},
-            projection={"elements": 1},
+            projection={"elements": 1, "steps": {"$elemMatch": {"id": step_id}}},
         )
         return found
 
@@ -236,6 +322,10 @@ class ThreadStore:
             ],
         )
         return documents[0] if documents else None
+
+    async def embedded_step_ids(self, thread_id: str) -> list[str]:
+        found = await self.collection.find_one({"_id": thread_id}, {"steps.id": 1})
+        return [step["id"] for step in (found or {}).get("steps") or []]
 
     async def find_thread_id_of_step(self, step_id: str) -> str | None:
         found = await self.collection.find_one({"steps.id": step_id}, {"_id": 1})
@@ -300,8 +390,8 @@ class ThreadStore:
         )
 
     async def delete(self, thread_id: str) -> Document | None:
-        """Delete the thread document; returns its elements as they were, or None."""
+        """Delete the thread document; returns its elements and overflow mark, or None."""
         found: Document | None = await self.collection.find_one_and_delete(
-            {"_id": thread_id}, projection={"elements": 1}
+            {"_id": thread_id}, projection={"elements": 1, "overflow": 1}
         )
         return found

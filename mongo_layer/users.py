@@ -32,12 +32,15 @@ class UserStore:
         try:
             document = await self._upsert(user.identifier, update)
         except DuplicateKeyError:
-            # Two first logins raced on the unique identifier; the other one inserted it.
+            document = None
+        if document is None:
+            # Two first logins raced on the unique identifier and the other one inserted it:
+            # MongoDB reports a duplicate key, SecantusDB returns no document.
             document = await self._upsert(user.identifier, update)
         return UserDocument.model_validate(document).to_persisted_user()
 
-    async def _upsert(self, identifier: str, update: dict[str, Any]) -> dict[str, Any]:
-        document: dict[str, Any] = await self.collection.find_one_and_update(
+    async def _upsert(self, identifier: str, update: dict[str, Any]) -> dict[str, Any] | None:
+        document: dict[str, Any] | None = await self.collection.find_one_and_update(
             {"identifier": identifier},
             update,
             upsert=True,

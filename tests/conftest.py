@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,6 +200,33 @@ async def layer(
     try:
         yield data_layer
     finally:
+        await data_layer.close()
+        await close_client(client)
+
+
+@pytest.fixture
+async def layer_with(
+    mongo_server: MongoServer, driver: str, database_name: str, commands: CommandCounter
+) -> AsyncIterator[Callable[..., Awaitable[MongoDataLayer]]]:
+    """Makes layers with other settings on the test's database and driver, counting their
+    commands in `commands` (reset once the indexes exist); closed after the test."""
+    opened: list[tuple[MongoDataLayer, Any]] = []
+
+    async def make(**settings: Any) -> MongoDataLayer:
+        client = make_client(driver, mongo_server.uri, commands)
+        data_layer = MongoDataLayer(
+            client=client,
+            database=database_name,
+            settings=MongoLayerSettings(**settings),
+            mount_file_route=False,
+        )
+        await data_layer.ensure_indexes()
+        commands.reset()
+        opened.append((data_layer, client))
+        return data_layer
+
+    yield make
+    for data_layer, client in opened:
         await data_layer.close()
         await close_client(client)
 

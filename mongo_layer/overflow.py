@@ -1,0 +1,97 @@
+"""Overflow storage for threads that outgrow their document.
+
+A thread document holds its steps until it reaches the size budget
+(`MongoLayerSettings.thread_document_budget_bytes`). From then on the thread is marked
+`overflow: true` and each further step lives in a document of its own in this collection,
+keyed by thread and step id, so no document ever approaches MongoDB's 16 MB limit.
+"""
+
+from typing import Any
+
+from .connection import Document, aggregate
+from .documents import SCHEMA_VERSION
+from .large_fields import FILE_ID_FIELDS
+
+
+def overflow_id(thread_id: str, step_id: str) -> Document:
+    return {"thread": thread_id, "step": step_id}
+
+
+class OverflowStore:
+    """One document per overflowed step: `{_id: {thread, step}, threadId, step}`."""
+
+    def __init__(self, collection: Any, threads_collection: str) -> None:
+        self.collection = collection
+        self.threads_collection = threads_collection
+
+    async def upsert_step(
+        self, thread_id: str, step: Document, changes: Document, stored_wins: bool
+    ) -> None:
+        """Insert the step, or merge `changes` into it (the same rule as embedded steps)."""
+        merge_order: list[Any] = [{"$ifNull": ["$step", {"$literal": step}]}, {"$literal": changes}]
+        if stored_wins:
+            merge_order.reverse()
+        await self.collection.update_one(
+            {"_id": overflow_id(thread_id, step["id"])},
+            [
+                {
+                    "$set": {
+                        "threadId": {"$literal": thread_id},
+                        "schemaVersion": SCHEMA_VERSION,
+                        "step": {"$mergeObjects": merge_order},
+                    }
+                }
+            ],
+            upsert=True,
+        )
+
+    async def steps_of_thread(self, thread_id: str) -> list[Document]:
+        found = await self.collection.find({"threadId": thread_id}, {"step": 1}).to_list(None)
+        return [document["step"] for document in found]
+
+    async def thread_id_of_step(self, step_id: str) -> str | None:
+        found = await self.collection.find_one({"step.id": step_id}, {"threadId": 1})
+        return found["threadId"] if found else None
+
+    async def remove_step(self, step_id: str) -> Document | None:
+        """Delete an overflowed step; returns `{threadId, step}` as it was, or None."""
+        found: Document | None = await self.collection.find_one_and_delete(
+            {"step.id": step_id}, projection={"threadId": 1, "step": 1}
+        )
+        return found
+
+    async def delete_for_thread(self, thread_id: str) -> None:
+        await self.collection.delete_many({"threadId": thread_id})
+
+    async def favorite_steps(self, user_id: str) -> list[Document]:
+        """The user's overflowed favorite steps, as `{"_id": thread id, "step": ...}`."""
+        return await aggregate(
+            self.collection,
+            [
+                {"$match": {"step.metadata.favorite": True}},
+                {
+                    "$lookup": {
+                        "from": self.threads_collection,
+                        "localField": "threadId",
+                        "foreignField": "_id",
+                        "pipeline": [{"$project": {"userId": 1}}],
+                        "as": "thread",
+                    }
+                },
+                {"$match": {"thread.userId": user_id}},
+                {"$project": {"_id": "$threadId", "step": 1}},
+            ],
+        )
+
+    async def file_references(self, thread_ids: list[str]) -> list[Any]:
+        """The GridFS ids that overflowed steps of these threads point to."""
+        projection = {f"step.{field}": 1 for field in FILE_ID_FIELDS}
+        found = await self.collection.find({"threadId": {"$in": thread_ids}}, projection).to_list(
+            None
+        )
+        return [
+            document["step"][field]
+            for document in found
+            for field in FILE_ID_FIELDS
+            if document.get("step", {}).get(field) is not None
+        ]

@@ -1,0 +1,142 @@
+"""Where a step is stored: embedded in its thread, in overflow, and its large fields in GridFS.
+
+A thread's steps are embedded in the thread document until it reaches its size budget;
+later steps go to the overflow collection. Input, output or generation values too large to
+embed go to GridFS. Callers see one list of steps per thread, whatever the split.
+"""
+
+from collections import OrderedDict
+from typing import Any
+
+from .connection import Document
+from .documents import non_empty_fields, step_sort_key
+from .errors import ThreadTooLargeError
+from .files import STEP_FIELD_FILE, FileStore
+from .large_fields import (
+    file_ids_of_step,
+    offload_changes,
+    oversized_fields,
+    read_contents,
+    restore_fields,
+    with_offloaded_fields,
+)
+from .overflow import OverflowStore
+from .settings import MongoLayerSettings
+from .threads import ThreadStore, bson_size
+
+# How many full threads a layer remembers the embedded steps of (see `StepStore.write`).
+REMEMBERED_FULL_THREADS = 1024
+
+# Any single step document stays far below MongoDB's 16 MB limit, so merging it into a
+# thread document that is under its budget can never push that document over the limit.
+MAX_STEP_BYTES = 4 * 1024 * 1024
+
+
+class StepStore:
+    def __init__(
+        self,
+        threads: ThreadStore,
+        overflow: OverflowStore,
+        files: FileStore,
+        settings: MongoLayerSettings,
+    ) -> None:
+        self.threads = threads
+        self.overflow = overflow
+        self.files = files
+        self.settings = settings
+        self._embedded_in_full_thread: OrderedDict[str, frozenset[str]] = OrderedDict()
+
+    async def write(self, thread_id: str, step: Document, stored_wins: bool) -> None:
+        """One idempotent upsert of the step: one command for a thread under its budget."""
+        file_ids = await self._offload_large_fields(thread_id, step)
+        embedded = with_offloaded_fields(step, file_ids)
+        size = bson_size(embedded)
+        if size > MAX_STEP_BYTES:
+            await self.files.delete_many(list(file_ids.values()))
+            raise ThreadTooLargeError(
+                f"step {step['id']!r} of thread {thread_id!r} is {size} bytes once its input,"
+                f" output and generation are moved out; a step may take {MAX_STEP_BYTES} bytes"
+            )
+        changes = non_empty_fields(embedded) | offload_changes(embedded, file_ids)
+        if not self._is_embedded_in_full_thread(thread_id, step["id"]):
+            await self.overflow.upsert_step(thread_id, embedded, changes, stored_wins)
+            return
+        budget = self.settings.thread_document_budget_bytes
+        embedded_in_thread = await self.threads.upsert_step(
+            thread_id, embedded, changes, stored_wins, budget
+        )
+        if not embedded_in_thread:
+            await self._remember_full_thread(thread_id)
+            await self.overflow.upsert_step(thread_id, embedded, changes, stored_wins)
+
+    def _is_embedded_in_full_thread(self, thread_id: str, step_id: str) -> bool:
+        """False only for a step known to live in overflow: once a thread is full, no step
+        is ever added to its document again, so the steps embedded then are all it holds.
+        Knowing that spares each later write a round trip to a document at its budget."""
+        embedded = self._embedded_in_full_thread.get(thread_id)
+        return embedded is None or step_id in embedded
+
+    async def _remember_full_thread(self, thread_id: str) -> None:
+        embedded = await self.threads.embedded_step_ids(thread_id)
+        self._embedded_in_full_thread[thread_id] = frozenset(embedded)
+        while len(self._embedded_in_full_thread) > REMEMBERED_FULL_THREADS:
+            self._embedded_in_full_thread.popitem(last=False)
+
+    def forget_thread(self, thread_id: str) -> None:
+        self._embedded_in_full_thread.pop(thread_id, None)
+
+    async def _offload_large_fields(self, thread_id: str, step: Document) -> dict[str, Any]:
+        file_ids: dict[str, Any] = {}
+        for field, data in oversized_fields(step, self.settings.large_field_bytes).items():
+            metadata = {
+                "kind": STEP_FIELD_FILE,
+                "threadId": thread_id,
+                "stepId": step["id"],
+                "field": field,
+            }
+            file_ids[field] = await self.files.upload(data, f"{step['id']}.{field}", metadata)
+        return file_ids
+
+    async def of_thread(self, thread: Document) -> list[Document]:
+        """All steps of a thread document (and its overflow), in creation order, with their
+        large fields read back."""
+        steps: list[Document] = list(thread.get("steps") or [])
+        if thread.get("overflow"):
+            steps += await self.overflow.steps_of_thread(thread["_id"])
+        return sorted(await self.restored(steps), key=step_sort_key)
+
+    async def restored(self, steps: list[Document]) -> list[Document]:
+        file_ids = [file_id for step in steps for file_id in file_ids_of_step(step)]
+        contents = await read_contents(self.files.chunks, file_ids) if file_ids else {}
+        return [restore_fields(step, contents) for step in steps]
+
+    async def remove(self, step_id: str) -> tuple[str, list[Document], list[Any]] | None:
+        """Remove a step wherever it lives. Returns its thread id, the elements attached to
+        it and the GridFS ids of its large fields, or None when no thread holds it."""
+        found = await self.threads.remove_step(step_id)
+        if found is not None:
+            removed_steps = found.get("steps") or []
+            attached = [e for e in found.get("elements") or [] if e.get("forId") == step_id]
+            return found["_id"], attached, [f for s in removed_steps for f in file_ids_of_step(s)]
+        overflowed = await self.overflow.remove_step(step_id)
+        if overflowed is None:
+            return None
+        return overflowed["threadId"], [], file_ids_of_step(overflowed["step"])
+
+    async def thread_id_of(self, step_id: str) -> str | None:
+        """The id of the thread holding the step, embedded or overflowed."""
+        thread_id = await self.threads.find_thread_id_of_step(step_id)
+        if thread_id is None:
+            thread_id = await self.overflow.thread_id_of_step(step_id)
+        return thread_id
+
+    async def favorites(self, user_id: str) -> list[Document]:
+        """The user's favorite steps as `{"_id": thread id, "step": ...}`, newest first."""
+        found = await self.threads.favorite_steps(user_id)
+        found += await self.overflow.favorite_steps(user_id)
+        restored = await self.restored([document["step"] for document in found])
+        favorites = [
+            {"_id": document["_id"], "step": step}
+            for document, step in zip(found, restored, strict=True)
+        ]
+        return sorted(favorites, key=lambda d: step_sort_key(d["step"]), reverse=True)
