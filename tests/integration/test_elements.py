@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from chainlit.element import Image, Text
 
-from mongo_layer import ElementConflictError, MongoDataLayer
+from mongo_layer import ElementConflictError, MongoDataLayer, MongoLayerError
 
 from .factories import file_element, files_of_thread, stored_thread
 
@@ -119,3 +119,27 @@ async def test_an_element_id_of_another_thread_is_refused_and_leaves_no_file(
     assert await layer.get_element("t2", original.id) is None
     assert await stored_bytes(layer, original.id) == b"original"
     assert await layer.files.files.count_documents({}) == 1
+
+
+async def test_an_element_written_again_keeps_only_its_latest_file(layer: MongoDataLayer) -> None:
+    element = file_element("t1", content=b"version 1")
+    await layer.create_element(element)
+    element.content = b"version 2"
+
+    await layer.create_element(element)
+
+    assert await stored_bytes(layer, element.id) == b"version 2"
+    assert await layer.files.chunks.count_documents({}) == 1
+    assert len((await stored_thread(layer, "t1"))["elements"]) == 1
+
+
+async def test_an_element_whose_path_cannot_be_read_is_refused_and_stores_nothing(
+    layer: MongoDataLayer, tmp_path: Path
+) -> None:
+    missing = Image(name="gone.png", path=str(tmp_path / "gone.png"), thread_id="t1")
+
+    with pytest.raises(MongoLayerError, match=missing.id):
+        await layer.create_element(missing)
+
+    assert await layer.get_element("t1", missing.id) is None
+    assert await layer.files.files.count_documents({}) == 0

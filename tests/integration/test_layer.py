@@ -38,8 +38,11 @@ async def test_closing_a_layer_made_from_a_uri_closes_its_client(
     mongo_server: MongoServer, driver: str, database_name: str
 ) -> None:
     owning = MongoDataLayer(
-        uri=mongo_server.uri, database=database_name, driver=driver, mount_file_route=False
-    )  # type: ignore[arg-type]
+        uri=mongo_server.uri,
+        database=database_name,
+        driver=driver,  # type: ignore[arg-type]
+        mount_file_route=False,
+    )
     await owning.update_thread("t1", name="chat")
 
     await owning.close()
@@ -89,9 +92,14 @@ async def test_prefixed_collections_leave_an_existing_users_collection_alone(
     )
 
     persisted = await prefixed.create_user(User(identifier="alice"))
+    assert persisted is not None
+    await prefixed.update_thread("t1", user_id=persisted.id)
     await prefixed.create_element(file_element("t1"))
 
-    assert persisted is not None and persisted.id != "theirs"
+    assert persisted.id != "theirs"
+    assert await prefixed.get_thread_author("t1") == "alice"
+    assert (await stored_thread(prefixed, "t1"))["userIdentifier"] == "alice"
+    assert await client[database_name]["cl_threads"].count_documents({}) == 1
     assert await client[database_name]["cl_users"].count_documents({}) == 1
     assert await client[database_name]["users"].find_one({}) == {
         "_id": "theirs",
@@ -176,5 +184,28 @@ async def test_after_the_first_user_message_a_step_is_written_at_once(
     try:
         assert session.thread_queues == {}
         assert [s["id"] for s in (await stored_thread(layer, "t1"))["steps"]] == ["s1"]
+    finally:
+        await session.delete()
+
+
+async def test_writes_queued_before_the_first_message_all_land_when_flushed(
+    layer: MongoDataLayer,
+) -> None:
+    element = file_element("t1", for_id="s1")
+
+    async def greet(session: WebsocketSession) -> None:
+        await layer.create_element(element)
+        await layer.update_step(step("s1", output="Hello! How can I help?"))
+        await layer.create_step(step("s1", output=""))
+
+    session = await in_session_before_first_message(greet)
+    try:
+        await layer.update_thread("t1", name="first question")
+        await session.flush_method_queue()
+
+        thread = await stored_thread(layer, "t1")
+        assert thread["name"] == "first question"
+        assert [s["output"] for s in thread["steps"]] == ["Hello! How can I help?"]
+        assert [e["id"] for e in thread["elements"]] == [element.id]
     finally:
         await session.delete()

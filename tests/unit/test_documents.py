@@ -124,9 +124,9 @@ def test_a_dict_as_parent_id_is_refused() -> None:
 
 
 def test_steps_sort_by_creation_time_and_steps_without_one_go_last() -> None:
-    early = {"id": "a", "createdAt": datetime(2024, 1, 1, tzinfo=UTC)}
-    late = {"id": "b", "createdAt": datetime(2024, 1, 2)}
-    undated = {"id": "c"}
+    early: dict[str, Any] = {"id": "a", "createdAt": datetime(2024, 1, 1, tzinfo=UTC)}
+    late: dict[str, Any] = {"id": "b", "createdAt": datetime(2024, 1, 2)}
+    undated: dict[str, Any] = {"id": "c"}
 
     ordered = sorted([undated, late, early], key=step_sort_key)
 
@@ -144,7 +144,7 @@ def test_a_thread_document_becomes_a_thread_dict() -> None:
         "schemaVersion": SCHEMA_VERSION,
     }
 
-    thread = thread_from_document(document, "alice", [], [])
+    thread: dict[str, Any] = dict(thread_from_document(document, "alice", [], []))
 
     assert thread == {
         "id": "t1",

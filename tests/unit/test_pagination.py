@@ -1,6 +1,6 @@
 """Sidebar cursors (pagination.py)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +13,13 @@ def test_a_cursor_decodes_to_the_time_and_thread_it_was_made_from(thread_id: str
     created_at = datetime(2024, 5, 1, 10, 0, 0, 123000, tzinfo=UTC)
 
     assert decode_cursor(encode_cursor(created_at, thread_id)) == (created_at, thread_id)
+
+
+def test_every_millisecond_survives_a_cursor_exactly() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    moments = [start + timedelta(milliseconds=7 * i + 1) for i in range(20_000)]
+
+    assert [decode_cursor(encode_cursor(m, "t"))[0] for m in moments] == moments
 
 
 def test_a_cursor_from_a_naive_utc_time_points_at_the_same_instant() -> None:
