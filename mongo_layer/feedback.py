@@ -3,12 +3,11 @@
 from typing import Any
 from uuid import uuid4
 
-from chainlit.types import FeedbackDict
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from .connection import Document
-from .documents import SCHEMA_VERSION, feedback_by_step
+from .documents import SCHEMA_VERSION
 from .errors import MongoLayerError
 from .times import utc_now
 
@@ -62,10 +61,6 @@ class FeedbackStore:
     async def delete(self, feedback_id: str) -> bool:
         result = await self.collection.delete_one({"_id": feedback_id})
         return bool(result.deleted_count)
-
-    async def for_thread(self, thread_id: str) -> dict[str, FeedbackDict]:
-        """The feedback of a thread's steps, by step id."""
-        return feedback_by_step(await self.collection.find({"threadId": thread_id}).to_list(None))
 
     async def delete_for_step(self, step_id: str) -> None:
         await self.collection.delete_many({"forId": step_id})

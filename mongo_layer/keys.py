@@ -11,12 +11,16 @@ _ESCAPES = (("%", "%25"), (".", "%2E"), ("$", "%24"))
 
 
 def escape_key(key: str) -> str:
+    if "%" not in key and "." not in key and "$" not in key:
+        return key
     for raw, escaped in _ESCAPES:
         key = key.replace(raw, escaped)
     return key
 
 
 def unescape_key(key: str) -> str:
+    if "%" not in key:
+        return key
     for raw, escaped in reversed(_ESCAPES):
         key = key.replace(escaped, raw)
     return key

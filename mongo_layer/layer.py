@@ -27,6 +27,7 @@ from .connection import Connection, Document
 from .documents import (
     element_from_document,
     element_to_document,
+    feedback_by_step,
     feedback_value,
     parse_metadata,
     step_from_document,
@@ -287,7 +288,7 @@ class MongoDataLayer(BaseDataLayer):
         document = await self.threads.find_thread(thread_id)
         if document is None:
             return None
-        feedback = await self.feedback.for_thread(thread_id)
+        feedback = feedback_by_step(document.get("feedback") or [])
         stored_steps = await self.steps.of_thread(document)
         steps = [step_from_document(s, thread_id, feedback.get(s["id"])) for s in stored_steps]
         elements = [

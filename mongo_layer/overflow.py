@@ -13,12 +13,14 @@ from .documents import SCHEMA_VERSION
 from .large_fields import FILE_ID_FIELDS
 
 
-def overflow_id(thread_id: str, step_id: str) -> Document:
-    return {"thread": thread_id, "step": step_id}
+def overflow_id(thread_id: str, step_id: str) -> str:
+    """A string key, unambiguous for any two ids: a document-valued _id would make some
+    servers (SecantusDB) scan the collection on every upsert."""
+    return f"{len(thread_id)}:{thread_id}:{step_id}"
 
 
 class OverflowStore:
-    """One document per overflowed step: `{_id: {thread, step}, threadId, step}`."""
+    """One document per overflowed step: `{_id: "<len>:<thread>:<step>", threadId, step}`."""
 
     def __init__(self, collection: Any, threads_collection: str) -> None:
         self.collection = collection

@@ -152,6 +152,8 @@ def file_response(stored: Any, element: dict[str, Any], range_header: str | None
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, max-age=3600",
         "X-Content-Type-Options": "nosniff",
+        # Declared so that Chainlit's gzip middleware leaves the body (and its length) alone.
+        "Content-Encoding": "identity",
     }
     if byte_range:
         headers["Content-Range"] = f"bytes {start}-{end}/{stored.length}"

@@ -30,7 +30,7 @@ class MongoLayerSettings(BaseModel):
     max_thread_name_length: int = Field(255, gt=0)
     max_search_length: int = Field(200, gt=0)
     large_field_bytes: int = Field(256 * 1024, gt=1024)
-    thread_document_budget_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024, le=8 * 1024 * 1024)
+    thread_document_budget_bytes: int = Field(2 * 1024 * 1024, ge=64 * 1024, le=8 * 1024 * 1024)
 
     model_config = {"frozen": True}
 

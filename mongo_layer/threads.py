@@ -142,7 +142,10 @@ class ThreadStore:
         tags: list[str] | None,
     ) -> None:
         """Create the thread or change only the fields given. Metadata is merged key by key
-        (None removes a key). Only a change of name, user or tags bumps `updatedAt`."""
+        (None removes a key). Only a change of name, user or tags bumps `updatedAt`.
+
+        A metadata-only call never creates a thread: Chainlit makes one on every disconnect,
+        including the disconnect that follows deleting the thread."""
         now = utc_now()
         changes: Document = {}
         removals: Document = {}
@@ -152,6 +155,7 @@ class ThreadStore:
             changes["userId"] = user_id
         if tags is not None:
             changes["tags"] = list(tags)
+        creates_thread = bool(changes)
         if changes:
             changes["updatedAt"] = now
         for key, value in (metadata or {}).items():
@@ -174,7 +178,7 @@ class ThreadStore:
             update["$set"] = changes
         if removals:
             update["$unset"] = removals
-        await self.collection.update_one({"_id": thread_id}, update, upsert=True)
+        await self.collection.update_one({"_id": thread_id}, update, upsert=creates_thread)
 
     async def upsert_step(
         self,
@@ -304,10 +308,22 @@ class ThreadStore:
         return element
 
     async def find_thread(self, thread_id: str) -> Document | None:
-        """The whole thread document plus `author` (the user's identifier, in a list)."""
+        """The whole thread document plus `author` (the user's identifier, in a list) and
+        `feedback` (the feedback documents of its steps), in one command."""
         documents = await aggregate(
             self.collection,
-            [{"$match": {"_id": thread_id}}, *with_author_identifier(self.users_collection)],
+            [
+                {"$match": {"_id": thread_id}},
+                *with_author_identifier(self.users_collection),
+                {
+                    "$lookup": {
+                        "from": self.feedback_collection,
+                        "localField": "_id",
+                        "foreignField": "threadId",
+                        "as": "feedback",
+                    }
+                },
+            ],
         )
         return documents[0] if documents else None
 
@@ -346,11 +362,8 @@ class ThreadStore:
             conditions.append(search_filter(search))
         if after is not None:
             conditions.append(after_cursor_filter(*after))
-        pipeline: list[Document] = [
-            {"$match": {"$and": conditions}},
-            {"$project": {"steps": 0, "elements": 0}},
-            {"$sort": SIDEBAR_SORT},
-        ]
+        # Match and sort first, on the sidebar index; steps are dropped once the page is cut.
+        pipeline: list[Document] = [{"$match": {"$and": conditions}}, {"$sort": SIDEBAR_SORT}]
         if feedback is not None:
             pipeline += [
                 {
@@ -367,9 +380,12 @@ class ThreadStore:
                     }
                 },
                 {"$match": {"matchingFeedback": {"$ne": []}}},
-                {"$project": {"matchingFeedback": 0}},
             ]
-        pipeline += [{"$limit": limit}, *with_author_identifier(self.users_collection)]
+        pipeline += [
+            {"$limit": limit},
+            {"$project": {"steps": 0, "elements": 0, "matchingFeedback": 0}},
+            *with_author_identifier(self.users_collection),
+        ]
         return await aggregate(self.collection, pipeline)
 
     async def favorite_steps(self, user_id: str) -> list[Document]:

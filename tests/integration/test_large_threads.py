@@ -187,7 +187,7 @@ async def test_a_new_step_of_a_full_thread_costs_one_command_once_the_layer_know
     commands.reset()
     thread = await another_process.get_thread("t")
     assert thread is not None and len(thread["steps"]) == 42
-    assert commands.commands == ["aggregate", "find", "find"]
+    assert commands.commands == ["aggregate", "find"]
 
 
 async def test_a_step_that_cannot_fit_is_refused_naming_thread_and_size_and_damages_nothing(

@@ -158,13 +158,27 @@ async def test_delete_thread_is_three_commands_at_most_plus_the_gridfs_deletes(
     assert total - len(gridfs_deletes) <= 3, commands.targets
 
 
-async def test_get_thread_is_two_commands_at_most(
+async def test_get_thread_with_steps_feedback_and_elements_is_one_command(
     layer: MongoDataLayer, commands: CommandLog
 ) -> None:
     await chat(layer)
     await layer.create_element(file_element("t1"))
 
-    assert await count(commands, layer.get_thread("t1")) <= 2, commands.commands
+    assert await count(commands, layer.get_thread("t1")) == 1, commands.commands
+
+
+async def test_opening_a_past_thread_as_chainlit_does_is_five_commands(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    await chat(layer)
+    commands.reset()
+
+    for _ in range(3):
+        await layer.get_thread("t1")
+    await layer.get_thread_author("t1")
+    await layer.get_user("alice")
+
+    assert len(commands.commands) == 5, commands.commands
 
 
 async def test_a_sidebar_page_with_search_feedback_and_cursor_is_two_commands_at_most(

@@ -41,6 +41,7 @@ async def test_update_thread_does_not_wipe_fields_it_was_not_given(layer: MongoD
 
 
 async def test_metadata_is_merged_and_a_key_set_to_none_is_removed(layer: MongoDataLayer) -> None:
+    await layer.update_thread("t1", name="chat")
     await layer.update_thread("t1", metadata={"keep": 1, "drop": 2, "nested": {"a": 1}})
     await layer.update_thread("t1", metadata={"drop": None, "nested": {"b": 2}, "new": "x"})
 
@@ -196,8 +197,23 @@ async def test_two_users_never_see_each_others_threads(layer: MongoDataLayer) ->
     assert await layer.get_favorite_steps(alice.id) == []
 
 
+async def test_a_metadata_only_update_of_an_unknown_thread_creates_nothing(
+    layer: MongoDataLayer,
+) -> None:
+    # Chainlit persists the session's metadata on every disconnect, also right after the
+    # user deleted the thread: that write must not bring an empty thread back.
+    await layer.update_thread("t1", name="chat")
+    await layer.delete_thread("t1")
+
+    await layer.update_thread("t1", metadata={"chat_settings": {}, "env": "{}"})
+
+    assert await layer.get_thread("t1") is None
+    assert await layer.threads.collection.count_documents({}) == 0
+
+
 async def test_metadata_keys_with_dots_and_dollars_round_trip(layer: MongoDataLayer) -> None:
     metadata = {"a.b": 1, "$op": {"c.d": ["$x"], "%2E": True}}
+    await layer.update_thread("t1", name="chat")
     await layer.update_thread("t1", metadata=metadata)
 
     thread = await stored_thread(layer, "t1")

@@ -22,6 +22,7 @@ async def test_update_thread_creates_the_thread_with_name_user_and_tags(
 async def test_metadata_is_merged_and_a_key_set_to_none_is_removed(
     mock_layer: MongoDataLayer,
 ) -> None:
+    await mock_layer.update_thread("t1", name="chat")
     await mock_layer.update_thread("t1", metadata={"keep": 1, "drop": 2, "change": "old"})
     await mock_layer.update_thread("t1", metadata={"drop": None, "change": "new", "add": [1]})
 
@@ -34,6 +35,7 @@ async def test_metadata_is_merged_and_a_key_set_to_none_is_removed(
 async def test_metadata_keys_with_dots_and_dollars_are_stored_and_read_back(
     mock_layer: MongoDataLayer,
 ) -> None:
+    await mock_layer.update_thread("t1", name="chat")
     await mock_layer.update_thread("t1", metadata={"a.b": 1, "$c": {"d.e": 2}})
 
     thread = await mock_layer.get_thread("t1")
@@ -43,6 +45,7 @@ async def test_metadata_keys_with_dots_and_dollars_are_stored_and_read_back(
 
 
 async def test_metadata_given_as_json_text_is_merged_too(mock_layer: MongoDataLayer) -> None:
+    await mock_layer.update_thread("t1", name="chat")
     await mock_layer.update_thread("t1", metadata={"a": 1})
     await mock_layer.update_thread("t1", metadata='{"b": 2}')  # type: ignore[arg-type]
 
