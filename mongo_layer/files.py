@@ -168,43 +168,24 @@ class FileStore:
         ).to_list(None)
         await self.delete_many([document["_id"] for document in found])
 
-    async def prune_orphans(self, threads_collection: str, grace: timedelta) -> int:
-        """Delete files whose thread, element or step is gone, and chunks without a file.
-        Files younger than `grace` are kept: their element may still be on its way."""
-        candidates = await aggregate(
-            self.files,
-            [
-                {"$match": {"uploadDate": {"$lt": utc_now() - grace}}},
-                {
-                    "$lookup": {
-                        "from": threads_collection,
-                        "localField": "metadata.threadId",
-                        "foreignField": "_id",
-                        "pipeline": [
-                            {
-                                "$project": {
-                                    "elementIds": {
-                                        "$map": {"input": "$elements", "as": "e", "in": "$$e.id"}
-                                    },
-                                    "stepIds": {
-                                        "$map": {"input": "$steps", "as": "s", "in": "$$s.id"}
-                                    },
-                                }
-                            }
-                        ],
-                        "as": "thread",
-                    }
-                },
-                {"$project": {"metadata": 1, "thread": 1}},
-            ],
-        )
-        orphans = [document["_id"] for document in candidates if is_orphan(document)]
-        await self.delete_many(orphans)
-        if orphans:
-            logger.info("pruned %d orphan files", len(orphans))
-        return len(orphans) + await self._prune_chunks_without_file()
+    async def old_files_by_thread(self, grace: timedelta) -> dict[str, list[ObjectId]]:
+        """The layer's files older than `grace`, grouped by the thread they were stored for.
+        Younger files are left out: their element or step may still be on its way."""
+        found = await self.files.find(
+            {
+                "uploadDate": {"$lt": utc_now() - grace},
+                "metadata.kind": {"$in": [ELEMENT_FILE, STEP_FIELD_FILE]},
+            },
+            {"metadata.threadId": 1},
+        ).to_list(None)
+        by_thread: dict[str, list[ObjectId]] = {}
+        for document in found:
+            thread_id = (document.get("metadata") or {}).get("threadId")
+            by_thread.setdefault(str(thread_id), []).append(document["_id"])
+        return by_thread
 
-    async def _prune_chunks_without_file(self) -> int:
+    async def prune_chunks_without_file(self) -> int:
+        """Delete chunks whose file document is gone (a crash mid-upload or mid-delete)."""
         groups = await aggregate(
             self.chunks,
             [
@@ -224,13 +205,3 @@ class FileStore:
         if file_ids:
             await self.chunks.delete_many({"files_id": {"$in": file_ids}})
         return len(file_ids)
-
-
-def is_orphan(file_document: Document) -> bool:
-    metadata = file_document.get("metadata") or {}
-    if not file_document.get("thread"):
-        return True
-    thread = file_document["thread"][0]
-    if metadata.get("kind") == STEP_FIELD_FILE:
-        return metadata.get("stepId") not in (thread.get("stepIds") or [])
-    return metadata.get("elementId") not in (thread.get("elementIds") or [])

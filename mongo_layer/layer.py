@@ -39,6 +39,7 @@ from .feedback import FeedbackStore
 from .files import ElementFile, FileStore
 from .ids import as_id, as_optional_id
 from .indexes import ensure_indexes
+from .maintenance import prune_orphan_files
 from .overflow import OverflowStore
 from .pagination import decode_cursor, encode_cursor
 from .queueing import queued_until_user_message
@@ -329,7 +330,7 @@ class MongoDataLayer(BaseDataLayer):
     async def prune_orphans(self, grace: timedelta = timedelta(hours=1)) -> int:
         """Delete files left behind by a crash between two deletes; returns how many."""
         await self._ready()
-        return await self.files.prune_orphans(self.settings.threads_name, grace)
+        return await prune_orphan_files(self.files, self.threads, self.overflow, grace)
 
     async def build_debug_url(self) -> str:
         return ""

@@ -11,6 +11,7 @@ from .connection import Document, aggregate
 from .documents import SCHEMA_VERSION
 from .errors import ElementConflictError, InvalidInputError, ThreadTooLargeError
 from .keys import escape_key, escape_keys
+from .large_fields import FILE_ID_FIELDS
 from .times import utc_now
 
 # Server error codes meaning "the document would exceed the BSON size limit".
@@ -342,6 +343,23 @@ class ThreadStore:
     async def embedded_step_ids(self, thread_id: str) -> list[str]:
         found = await self.collection.find_one({"_id": thread_id}, {"steps.id": 1})
         return [step["id"] for step in (found or {}).get("steps") or []]
+
+    async def file_references(self, thread_ids: list[str]) -> list[Any]:
+        """The GridFS ids that these thread documents point to: element files and the
+        large fields of embedded steps."""
+        step_fields = [
+            {"$map": {"input": "$steps", "as": "s", "in": f"$$s.{field}"}}
+            for field in FILE_ID_FIELDS
+        ]
+        element_files = {"$map": {"input": "$elements", "as": "e", "in": "$$e.fileId"}}
+        found = await aggregate(
+            self.collection,
+            [
+                {"$match": {"_id": {"$in": thread_ids}}},
+                {"$project": {"files": {"$concatArrays": [element_files, *step_fields]}}},
+            ],
+        )
+        return [file_id for document in found for file_id in document["files"] if file_id]
 
     async def find_thread_id_of_step(self, step_id: str) -> str | None:
         found = await self.collection.find_one({"steps.id": step_id}, {"_id": 1})

@@ -202,3 +202,24 @@ async def test_a_step_that_cannot_fit_is_refused_naming_thread_and_size_and_dama
     thread = await layer.get_thread("t")
     assert thread is not None and [s["output"] for s in thread["steps"]] == ["kept"]
     assert await layer.files.files.count_documents({}) == 0
+
+
+async def test_pruning_keeps_large_fields_of_embedded_and_overflowed_steps_and_drops_replaced_ones(
+    layer_with: MakeLayer,
+) -> None:
+    layer = await layer_with(thread_document_budget_bytes=64 * 1024)
+    await write_all(layer, (step("t", n, text_of(n, 2048)) for n in range(40)), at_once=10)
+    await layer.update_step(step("t", 0, "E" * 300_000))
+    await layer.create_step(step("t", 99, "O" * 300_000))
+    await layer.create_step(step("t", 98, "R" * 300_000))
+    await layer.update_step(step("t", 98, "P" * 300_000))
+
+    assert await layer.prune_orphans(grace=timedelta(0)) == 1
+
+    thread = await layer.get_thread("t")
+    assert thread is not None
+    outputs = {s["id"]: s["output"] for s in thread["steps"]}
+    assert outputs["step-00099"] == "O" * 300_000
+    assert outputs["step-00098"] == "P" * 300_000
+    assert outputs["step-00000"] == "E" * 300_000
+    assert await layer.files.files.count_documents({}) == 3
