@@ -13,6 +13,7 @@ from typing import IO, Any
 from bson import Binary, ObjectId
 
 from .connection import Connection, Document, aggregate
+from .documents import SCHEMA_VERSION
 from .errors import MongoLayerError
 from .times import utc_now
 
@@ -67,6 +68,7 @@ class ElementFile:
     def metadata(self) -> Document:
         return {
             "kind": ELEMENT_FILE,
+            "schemaVersion": SCHEMA_VERSION,
             "elementId": self.element_id,
             "threadId": self.thread_id,
             "stepId": self.step_id,
@@ -160,12 +162,6 @@ class FileStore:
     async def delete_for_thread(self, thread_id: str) -> None:
         """Delete every file stored for a thread, including any whose element never landed."""
         found = await self.files.find({"metadata.threadId": thread_id}, {"_id": 1}).to_list(None)
-        await self.delete_many([document["_id"] for document in found])
-
-    async def delete_for_step(self, thread_id: str, step_id: str) -> None:
-        found = await self.files.find(
-            {"metadata.threadId": thread_id, "metadata.stepId": step_id}, {"_id": 1}
-        ).to_list(None)
         await self.delete_many([document["_id"] for document in found])
 
     async def old_files_by_thread(self, grace: timedelta) -> dict[str, list[ObjectId]]:

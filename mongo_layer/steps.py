@@ -9,7 +9,7 @@ from collections import OrderedDict
 from typing import Any
 
 from .connection import Document
-from .documents import non_empty_fields, step_sort_key
+from .documents import SCHEMA_VERSION, non_empty_fields, step_sort_key
 from .errors import ThreadTooLargeError
 from .files import STEP_FIELD_FILE, FileStore
 from .large_fields import (
@@ -90,6 +90,7 @@ class StepStore:
         for field, data in oversized_fields(step, self.settings.large_field_bytes).items():
             metadata = {
                 "kind": STEP_FIELD_FILE,
+                "schemaVersion": SCHEMA_VERSION,
                 "threadId": thread_id,
                 "stepId": step["id"],
                 "field": field,
