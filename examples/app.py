@@ -12,6 +12,7 @@ import hmac
 import logging
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 import chainlit as cl
@@ -67,7 +68,7 @@ def data_layer() -> MongoDataLayer:
 async def start_data_layer() -> None:
     # The layer mounts its file route when it is created: create it before the first
     # request, so a file URL opened right after a restart is served.
-    layer = get_data_layer()
+    layer: MongoDataLayer = get_data_layer()
     await layer.ensure_indexes()
 
 
@@ -81,7 +82,7 @@ async def stop_embedded_server() -> None:
 
 
 @cl.password_auth_callback
-def log_in(username: str, password: str) -> cl.User | None:
+async def log_in(username: str, password: str) -> cl.User | None:
     expected = DEMO_USERS.get(username)
     if expected is None or not hmac.compare_digest(expected, password):
         return None
@@ -121,13 +122,13 @@ async def answer(message: cl.Message) -> None:
     await cl.Message(content=reply, elements=[notes]).send()
 
 
-def describe_uploads(uploads: list[Element]) -> str:
+def describe_uploads(uploads: Sequence[Element]) -> str:
     if not uploads:
         return "No files attached."
     sizes = [f"{e.name} ({Path(str(e.path)).stat().st_size} bytes)" for e in uploads]
     return "Received " + ", ".join(sizes) + "."
 
 
-def notes_markdown(questions: int, text: str, uploads: list[Element]) -> str:
+def notes_markdown(questions: int, text: str, uploads: Sequence[Element]) -> str:
     files = "".join(f"- {e.name}\n" for e in uploads) or "- none\n"
     return f"# Notes for question {questions}\n\n> {text}\n\n## Files\n{files}"

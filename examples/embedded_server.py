@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 
@@ -98,6 +99,7 @@ class EmbeddedServer:
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        client: MongoClient[dict[str, Any]]
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 raise EmbeddedServerError(f"secantusd-py exited; its data is in {self.storage}")

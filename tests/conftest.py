@@ -82,6 +82,7 @@ class MongoServer:
 
     def wait_until_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
+        client: MongoClient[dict[str, Any]]
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"secantusd-py exited with {self.process.returncode}")

@@ -4,12 +4,13 @@ import asyncio
 import uuid
 from typing import Any
 
+from chainlit.step import StepDict
 from chainlit.user import User
 
 from mongo_layer import MongoDataLayer
 
 
-def step(thread_id: str, index: int) -> dict[str, Any]:
+def step(thread_id: str, index: int) -> StepDict:
     return {
         "id": f"step-{index}",
         "threadId": thread_id,

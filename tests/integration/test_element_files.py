@@ -94,6 +94,7 @@ async def test_an_element_written_before_its_thread_is_kept_when_the_thread_arri
 
     thread = await stored_thread(layer, "t1")
     assert thread["userIdentifier"] == "alice"
+    assert thread["elements"] is not None
     assert [element["id"] for element in thread["elements"]] == ["e1"]
 
 
@@ -120,7 +121,9 @@ async def test_writing_an_element_again_replaces_its_file_without_leaving_the_ol
 
     [stored] = await files_of_thread(layer, "t1")
     assert await file_bytes(layer, stored) == b"second"
-    assert (await stored_thread(layer, "t1"))["elements"][0]["id"] == "e1"
+    thread = await stored_thread(layer, "t1")
+    assert thread["elements"] is not None
+    assert thread["elements"][0]["id"] == "e1"
     # The old file's id comes back from the same command that writes the element.
     assert commands.commands.count("findAndModify") == 1
     assert "update" not in commands.commands
@@ -177,7 +180,7 @@ async def test_deleting_an_element_deletes_its_file(layer: MongoDataLayer) -> No
 
 async def test_deleting_a_step_deletes_the_files_attached_to_it(layer: MongoDataLayer) -> None:
     for step_id in ("s1", "s2"):
-        await layer.create_step({"id": step_id, "threadId": "t1", "type": "assistant_message"})  # type: ignore[typeddict-item]
+        await layer.create_step({"id": step_id, "threadId": "t1", "type": "assistant_message"})
         await layer.create_element(file_element("t1", id=f"e-{step_id}", for_id=step_id))
 
     await layer.delete_step("s1")

@@ -101,6 +101,7 @@ async def test_an_element_arriving_before_its_thread_is_kept(layer: MongoDataLay
 
     thread = await stored_thread(layer, "early")
     assert thread["name"] == "created later"
+    assert thread["elements"] is not None
     assert [e["id"] for e in thread["elements"]] == [element.id]
     assert await stored_bytes(layer, element.id) == b"first"
 
@@ -130,7 +131,9 @@ async def test_an_element_written_again_keeps_only_its_latest_file(layer: MongoD
 
     assert await stored_bytes(layer, element.id) == b"version 2"
     assert await layer.files.chunks.count_documents({}) == 1
-    assert len((await stored_thread(layer, "t1"))["elements"]) == 1
+    thread = await stored_thread(layer, "t1")
+    assert thread["elements"] is not None
+    assert len(thread["elements"]) == 1
 
 
 async def test_an_element_whose_path_cannot_be_read_is_refused_and_stores_nothing(

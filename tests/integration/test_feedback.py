@@ -58,6 +58,7 @@ async def test_the_thread_id_is_looked_up_from_the_step_when_absent(layer: Mongo
     stored = await layer.feedback.collection.find_one({"_id": feedback_id})
     assert stored["threadId"] == "t7"
     thread = await stored_thread(layer, "t7")
+    assert thread["steps"][0]["feedback"] is not None
     assert thread["steps"][0]["feedback"]["id"] == feedback_id
 
 

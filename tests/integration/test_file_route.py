@@ -14,7 +14,7 @@ from chainlit.config import config
 from chainlit.element import File
 from chainlit.user import User
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mongo_layer import MongoDataLayer
 from mongo_layer.routes import FILE_ROUTE_NAME, mount_file_route, mount_file_route_on_chainlit
@@ -56,7 +56,7 @@ class BodyCounter:
         self.body_sizes: list[int] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def counting_send(message: dict[str, Any]) -> None:
+        async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.body" and message.get("body"):
                 self.body_sizes.append(len(message["body"]))
             await send(message)

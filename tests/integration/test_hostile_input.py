@@ -4,14 +4,17 @@ user's data, or be stored differently from how it was given."""
 import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from chainlit.element import File
+from chainlit.step import StepDict
 from chainlit.types import Feedback, Pagination, ThreadFilter
 from chainlit.user import PersistedUser, User
 
 from mongo_layer import InvalidIdError, InvalidInputError, MongoDataLayer
+
+from . import factories
 
 OPERATOR_IDS: list[Any] = [
     {"$ne": None},
@@ -56,15 +59,9 @@ async def victim(layer: MongoDataLayer) -> Victim:
     return victim
 
 
-def step(thread_id: str, step_id: Any, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": step_id,
-        "threadId": thread_id,
-        "name": "Assistant",
-        "type": "assistant_message",
-        "createdAt": "2025-01-01T00:00:00.000Z",
-        **fields,
-    }
+def step(thread_id: str, step_id: Any, **fields: Any) -> StepDict:
+    defaults = {"name": "Assistant", "createdAt": "2025-01-01T00:00:00.000Z"}
+    return factories.step(step_id, thread_id, **{**defaults, **fields})
 
 
 async def everything_stored(layer: MongoDataLayer) -> dict[str, list[dict[str, Any]]]:
@@ -212,7 +209,7 @@ async def test_a_thread_list_without_a_user_id_is_empty(
 # Search
 
 
-async def sidebar_names(layer: MongoDataLayer, user_id: str, search: str) -> list[str | None]:
+async def sidebar_names(layer: MongoDataLayer, user_id: str, search: str) -> list[str]:
     page = await layer.list_threads(
         Pagination(first=100), ThreadFilter(userId=user_id, search=search)
     )
@@ -340,12 +337,13 @@ async def test_a_feedback_value_other_than_0_or_1_is_refused(
 
 @pytest.mark.parametrize("value", [0, 1])
 async def test_a_feedback_value_of_0_or_1_is_stored(
-    layer: MongoDataLayer, victim: Victim, value: int
+    layer: MongoDataLayer, victim: Victim, value: Literal[0, 1]
 ) -> None:
     await layer.upsert_feedback(Feedback(forId=victim.step_id, value=value))
 
     thread = await layer.get_thread(victim.thread_id)
     assert thread is not None
+    assert thread["steps"][0]["feedback"] is not None
     assert thread["steps"][0]["feedback"]["value"] == value
 
 

@@ -7,31 +7,33 @@ from typing import Any
 
 import bson
 import pytest
+from chainlit.step import StepDict
 from chainlit.types import Feedback, Pagination, ThreadFilter
 from chainlit.user import User
 from conftest import CommandCounter
 
 from mongo_layer import MongoDataLayer, ThreadTooLargeError
 
+from . import factories
+
 MakeLayer = Callable[..., Awaitable[MongoDataLayer]]
 SIXTEEN_MB = 16 * 1024 * 1024
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def step(thread_id: str, number: int, output: str, **fields: Any) -> dict[str, Any]:
+def step(thread_id: str, number: int, output: str, **fields: Any) -> StepDict:
     created_at = (START + timedelta(milliseconds=number)).isoformat().replace("+00:00", "Z")
-    return {
-        "id": f"step-{number:05d}",
-        "threadId": thread_id,
-        "type": "assistant_message",
-        "name": "Assistant",
-        "output": output,
-        "createdAt": created_at,
+    return factories.step(
+        f"step-{number:05d}",
+        thread_id,
+        name="Assistant",
+        output=output,
+        createdAt=created_at,
         **fields,
-    }
+    )
 
 
-async def write_all(layer: MongoDataLayer, steps: Iterable[dict[str, Any]], at_once: int) -> None:
+async def write_all(layer: MongoDataLayer, steps: Iterable[StepDict], at_once: int) -> None:
     pending = list(steps)
     for start in range(0, len(pending), at_once):
         await asyncio.gather(*(layer.create_step(s) for s in pending[start : start + at_once]))
@@ -141,6 +143,7 @@ async def test_steps_past_the_budget_go_to_overflow_and_behave_like_embedded_ste
     assert thread is not None
     outputs = [s["output"] for s in thread["steps"]]
     assert len(outputs) == 60 and outputs[0] == "first, edited" and outputs[59] == "last, edited"
+    assert thread["steps"][58]["feedback"] is not None
     assert thread["steps"][58]["feedback"]["id"] == feedback_id
     favorites = await layer.get_favorite_steps(user.id)
     assert [(f["id"], f["threadId"]) for f in favorites] == [("step-00059", "t")]

@@ -206,6 +206,7 @@ async def test_writes_queued_before_the_first_message_all_land_when_flushed(
         thread = await stored_thread(layer, "t1")
         assert thread["name"] == "first question"
         assert [s["output"] for s in thread["steps"]] == ["Hello! How can I help?"]
+        assert thread["elements"] is not None
         assert [e["id"] for e in thread["elements"]] == [element.id]
     finally:
         await session.delete()

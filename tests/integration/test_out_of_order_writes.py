@@ -13,6 +13,8 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chainlit.step import StepDict
+
 from mongo_layer import MongoDataLayer
 
 STEP_COUNT = 150
@@ -25,7 +27,7 @@ def iso(moment: datetime) -> str:
 
 def chainlit_step(
     thread_id: str, step_id: str, index: int, *, input: str, output: str, final: bool
-) -> dict[str, Any]:
+) -> StepDict:
     """A StepDict shaped like Chainlit's `Step.to_dict()` at creation or at the final update."""
     created_at = START + timedelta(seconds=index)
     return {

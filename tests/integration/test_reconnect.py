@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chainlit.step import StepDict
 from conftest import MongoServer
 from pymongo.errors import PyMongoError
 
@@ -36,7 +37,7 @@ async def close_client(client: Any) -> None:
         await closing
 
 
-def step(thread_id: str, step_id: str, output: str) -> dict[str, Any]:
+def step(thread_id: str, step_id: str, output: str) -> StepDict:
     return {
         "id": step_id,
         "threadId": thread_id,
@@ -171,10 +172,10 @@ async def test_a_step_written_again_as_a_retry_would_is_stored_once(
     created = step(thread_id, "s1", "")
     updated = step(thread_id, "s1", "final answer")
 
-    await asyncio.gather(*(layer.create_step(dict(created)) for _ in range(5)))
+    await asyncio.gather(*(layer.create_step(created.copy()) for _ in range(5)))
     await layer.update_step(updated)
-    await layer.update_step(dict(updated))
-    await layer.create_step(dict(created))
+    await layer.update_step(updated.copy())
+    await layer.create_step(created.copy())
 
     document = await layer.threads.collection.find_one({"_id": thread_id})
     assert [s["id"] for s in document["steps"]] == ["s1"]

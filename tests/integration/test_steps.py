@@ -120,9 +120,9 @@ async def test_an_update_landing_before_its_create_loses_nothing(layer: MongoDat
 
 @pytest.mark.parametrize("field", ["input", "output"])
 async def test_an_empty_text_never_replaces_stored_text(layer: MongoDataLayer, field: str) -> None:
-    await layer.create_step(step("s1", **{field: "stored text"}))
-    await layer.update_step(step("s1", **{field: ""}))
-    await layer.update_step(step("s1", **{field: None}))
+    await layer.create_step(step("s1", "t1", **{field: "stored text"}))
+    await layer.update_step(step("s1", "t1", **{field: ""}))
+    await layer.update_step(step("s1", "t1", **{field: None}))
 
     (stored,) = await stored_steps(layer)
 
@@ -167,6 +167,7 @@ async def test_delete_step_removes_the_elements_and_files_attached_to_it(
     await layer.delete_step("s1")
 
     thread = await stored_thread(layer, "t1")
+    assert thread["elements"] is not None
     assert [e["id"] for e in thread["elements"]] == [kept.id]
     assert [f["metadata"]["elementId"] for f in await files_of_thread(layer, "t1")] == [kept.id]
 

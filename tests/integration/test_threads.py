@@ -113,6 +113,7 @@ async def test_get_thread_returns_the_elements(layer: MongoDataLayer) -> None:
 
     thread = await stored_thread(layer, "t1")
 
+    assert thread["elements"] is not None
     assert [(e["id"], e["name"], e["forId"], e["threadId"]) for e in thread["elements"]] == [
         (element.id, "a.txt", "s1", "t1")
     ]
@@ -168,7 +169,9 @@ async def test_delete_thread_removes_its_steps_elements_feedback_and_files(
     assert await layer.files.chunks.count_documents({}) == 1
     kept = await stored_thread(layer, "kept")
     assert [s["id"] for s in kept["steps"]] == ["s-kept"]
+    assert kept["steps"][0]["feedback"] is not None
     assert kept["steps"][0]["feedback"]["value"] == 1
+    assert kept["elements"] is not None
     assert len(kept["elements"]) == 1
     assert len(await files_of_thread(layer, "kept")) == 1
 
