@@ -25,5 +25,4 @@ def queued_until_user_message(method: Method) -> Method:
             return await method(self, *args, **kwargs)
         return await queued(self, *args, **kwargs)
 
-    call.__wrapped_by_chainlit__ = queued  # type: ignore[attr-defined]
     return call  # type: ignore[return-value]

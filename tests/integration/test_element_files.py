@@ -51,6 +51,7 @@ async def test_a_file_element_is_stored_in_gridfs_with_its_ids_name_and_type(
     [stored] = await files_of_thread(layer, "t1")
     assert stored["metadata"] == {
         "kind": "element",
+        "schemaVersion": 1,
         "elementId": "e1",
         "threadId": "t1",
         "stepId": "s1",
