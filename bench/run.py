@@ -91,7 +91,8 @@ def machine() -> str:
 
 
 def revision() -> str:
-    """The commit measured; `-dirty` when the working tree had uncommitted changes."""
+    """The commit measured; `-dirty` when tracked files had uncommitted changes (untracked
+    files do not count)."""
     result = subprocess.run(
         ["git", "describe", "--always", "--dirty"], cwd=BENCH, capture_output=True, text=True
     )
@@ -105,6 +106,10 @@ def versions(postgres: str) -> str:
 
 
 async def run(size_name: str) -> tuple[str, float]:
+    # Read before the run: the code measured is the code imported now, and a tree that
+    # someone edits during a long run would otherwise be reported as the wrong revision.
+    measured_revision = revision()
+    load_before = os.getloadavg()[0]
     workload = Workload(SIZES[size_name])
     secantus, postgres = SecantusServer(), PostgresServer()
     DATA.mkdir(parents=True, exist_ok=True)
@@ -122,6 +127,7 @@ async def run(size_name: str) -> tuple[str, float]:
         started = time.monotonic()
         await play(workload, subjects, recorder)
         elapsed = time.monotonic() - started
+        load_after = os.getloadavg()[0]
     finally:
         for subject in subjects:
             await subject.close()
@@ -132,8 +138,9 @@ async def run(size_name: str) -> tuple[str, float]:
         f"# mongo-layer benchmark: size `{size_name}`",
         "",
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; workload took {elapsed:.0f} s",
-        f"- machine: {machine()}",
-        f"- mongo-layer revision: {revision()}",
+        f"- machine: {machine()}; load average (1 min) {load_before:.1f} before the run,"
+        f" {load_after:.1f} after (other processes on the machine move the latencies)",
+        f"- mongo-layer revision: {measured_revision}",
         f"- versions: {versions(server_version)}",
         f"- layers: `{MOTOR}` and `{PYMONGO}` are MongoDataLayer on motor and on PyMongo's"
         f" AsyncMongoClient, both on one fresh SecantusDB; `{POSTGRES}` is Chainlit's"
