@@ -375,21 +375,26 @@ class ThreadStore:
     ) -> list[Document]:
         """One sidebar page (plus one thread to tell whether another page follows), without
         steps or elements."""
-        conditions: list[Document] = [thread_filter_for_user(user_id)]
+        conditions: list[Document] = []
         if search:
             conditions.append(search_filter(search))
         if after is not None:
             conditions.append(after_cursor_filter(*after))
-        # Match and sort first, on the sidebar index; steps are dropped once the page is cut.
-        pipeline: list[Document] = [{"$match": {"$and": conditions}}, {"$sort": SIDEBAR_SORT}]
+        # The user's own $match stays alone in the first stage so that every server uses the
+        # sidebar index (SecantusDB scans the collection for a first stage with $and; MongoDB
+        # merges consecutive $match stages anyway). Steps are dropped once the page is cut.
+        pipeline: list[Document] = [{"$match": thread_filter_for_user(user_id)}]
+        if conditions:
+            pipeline.append({"$match": {"$and": conditions}})
+        pipeline.append({"$sort": SIDEBAR_SORT})
         if feedback is not None:
             pipeline += [
                 {
                     "$lookup": {
                         "from": self.feedback_collection,
-                        "let": {"thread_id": "$_id"},
+                        "localField": "_id",
+                        "foreignField": "threadId",
                         "pipeline": [
-                            {"$match": {"$expr": {"$eq": ["$threadId", "$$thread_id"]}}},
                             {"$match": {"value": feedback}},
                             {"$limit": 1},
                             {"$project": {"_id": 1}},
