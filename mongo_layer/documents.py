@@ -4,6 +4,7 @@ This module is the only place where a Chainlit shape (StepDict, ThreadDict, Elem
 PersistedUser, Feedback) becomes a MongoDB document or comes back from one.
 """
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -105,8 +106,6 @@ def thread_from_document(
 
 def parse_metadata(metadata: object, thread_id: str) -> dict[str, Any]:
     if isinstance(metadata, str):
-        import json
-
         try:
             metadata = json.loads(metadata)
         except ValueError as error:

@@ -9,7 +9,12 @@ from pymongo.errors import DocumentTooLarge, DuplicateKeyError, OperationFailure
 
 from .connection import Document, aggregate
 from .documents import SCHEMA_VERSION
-from .errors import ElementConflictError, InvalidInputError, ThreadTooLargeError
+from .errors import (
+    ElementConflictError,
+    InvalidInputError,
+    MongoLayerError,
+    ThreadTooLargeError,
+)
 from .keys import escape_key, escape_keys
 from .large_fields import FILE_ID_FIELDS
 from .times import utc_now
@@ -217,7 +222,7 @@ class ThreadStore:
                 # raises a duplicate key error: treat it as that collision.
                 continue
             return bool(after and after.get("steps"))
-        raise ThreadTooLargeError(
+        raise MongoLayerError(
             f"thread {thread_id!r} could not take step {step['id']!r}: its document kept"
             " colliding on creation"
         )
@@ -227,19 +232,23 @@ class ThreadStore:
         Returns the element as it was stored before (None when new), so that a file the
         previous version pointed to can be deleted."""
         pipeline = merge_by_id_pipeline("elements", element, element)
-        try:
-            before = await self._update_thread_document(
-                thread_id,
-                pipeline,
-                f"element {element['id']!r}",
-                projection={"elements": {"$elemMatch": {"id": element["id"]}}},
-            )
-        except DuplicateKeyError as error:
-            raise ElementConflictError(
-                f"element {element['id']!r} belongs to another thread than {thread_id!r}"
-            ) from error
-        previous = (before or {}).get("elements") or []
-        return previous[0] if previous else None
+        projection = {"elements": {"$elemMatch": {"id": element["id"]}}}
+        what = f"element {element['id']!r}"
+        for _ in range(2):
+            try:
+                before = await self._update_thread_document(thread_id, pipeline, what, projection)
+            except DuplicateKeyError as error:
+                if "elements.id" in (error.details or {}).get("keyPattern", {}):
+                    raise ElementConflictError(
+                        f"element {element['id']!r} belongs to another thread than {thread_id!r}"
+                    ) from error
+                # A collision on _id: two first writes raced to create the thread.
+                continue
+            previous = (before or {}).get("elements") or []
+            return previous[0] if previous else None
+        raise MongoLayerError(
+            f"thread {thread_id!r} could not take {what}: its document kept colliding on creation"
+        )
 
     async def _update_thread_document(
         self,

@@ -9,6 +9,8 @@ from chainlit.user import User
 
 from mongo_layer import MongoDataLayer
 
+from .factories import file_element
+
 
 def step(thread_id: str, index: int) -> StepDict:
     return {
@@ -96,3 +98,21 @@ async def test_concurrent_first_logins_of_one_user_make_one_user(layer: MongoDat
     assert [document["_id"] for document in stored] == [user_id]
     persisted = await layer.get_user("alice")
     assert persisted is not None and persisted.id == user_id
+
+
+async def test_concurrent_first_elements_and_steps_of_a_new_thread_are_all_kept(
+    layer: MongoDataLayer,
+) -> None:
+    thread_id = f"t-{uuid.uuid4().hex}"
+    elements = [file_element(thread_id, content=f"file {n}".encode()) for n in range(10)]
+
+    await asyncio.gather(
+        *(layer.create_element(element) for element in elements),
+        *(layer.create_step(step(thread_id, n)) for n in range(10)),
+    )
+
+    thread = await layer.get_thread(thread_id)
+    assert thread is not None and thread["elements"] is not None
+    assert sorted(e["id"] for e in thread["elements"]) == sorted(e.id for e in elements)
+    assert len(thread["steps"]) == 10
+    assert len(await thread_documents(layer)) == 1
