@@ -19,7 +19,7 @@ import chainlit as cl
 from chainlit.data import get_data_layer
 from chainlit.element import Element
 from chainlit.types import ThreadDict
-from embedded_server import EmbeddedServer
+from embedded_server import AppDataServer
 
 from mongo_layer import MongoDataLayer
 
@@ -27,7 +27,7 @@ logger = logging.getLogger("example")
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 DEMO_USERS = {"alice": "alice-password", "bob": "bob-password"}
-embedded_server: EmbeddedServer | None = None
+embedded_server: AppDataServer | None = None
 
 
 def demo_auth_secret() -> str:
@@ -46,7 +46,7 @@ def mongodb_uri() -> str:
     global embedded_server
     if os.environ.get("MONGODB_URI"):
         return os.environ["MONGODB_URI"]
-    embedded_server = EmbeddedServer(DATA_DIR)
+    embedded_server = AppDataServer(DATA_DIR)
     embedded_server.start()
     # Chainlit reloads this module on file changes (-w): the reload reuses this server.
     os.environ["MONGODB_URI"] = embedded_server.uri

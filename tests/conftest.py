@@ -1,109 +1,32 @@
 """Shared fixtures: a real MongoDB-wire server, layers on both drivers, command counting.
 
 The server is SecantusDB (see TESTING.md), started once per test session on a free port
-with a temporary storage path and stopped by its PID at the end. With MONGODB_URI set, the
-suite runs against that server instead.
+with a temporary storage path (mongo_layer.embedded) and stopped at the end. With
+MONGODB_URI set, the suite runs against that server instead.
 """
 
 import asyncio
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import monitoring
 
 from mongo_layer import MongoDataLayer, MongoLayerSettings
-
-SECANTUSD = Path(sys.executable).with_name("secantusd-py")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from mongo_layer.embedded import EmbeddedServer
 
 
 @dataclass
 class MongoServer:
-    """A SecantusDB process this suite started (or an external server given by URI)."""
+    """The server the suite talks to: one it started, or the one MONGODB_URI names."""
 
     uri: str
-    port: int = 0
-    storage: Path | None = None
-    process: subprocess.Popen[bytes] | None = None
-    extra_args: list[str] = field(default_factory=list)
-
-    @classmethod
-    def start(
-        cls, storage: Path, port: int | None = None, extra_args: list[str] | None = None
-    ) -> "MongoServer":
-        port = port or free_port()
-        server = cls(
-            uri=f"mongodb://127.0.0.1:{port}/?directConnection=true",
-            port=port,
-            storage=storage,
-            extra_args=extra_args or [],
-        )
-        server.launch()
-        return server
-
-    def launch(self) -> None:
-        assert self.storage is not None
-        self.process = subprocess.Popen(
-            [
-                str(SECANTUSD),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--storage-path",
-                str(self.storage),
-                "--log-level",
-                "WARNING",
-                *self.extra_args,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.wait_until_ready()
-
-    def wait_until_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        client: MongoClient[dict[str, Any]]
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"secantusd-py exited with {self.process.returncode}")
-            try:
-                with MongoClient(self.uri, serverSelectionTimeoutMS=300) as client:
-                    client.admin.command("ping")
-                return
-            except Exception:
-                time.sleep(0.1)
-        raise RuntimeError(f"secantusd-py did not answer ping on port {self.port}")
-
-    def stop(self) -> None:
-        """Stop with SIGTERM (a clean shutdown), waiting for the process to exit."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -112,9 +35,10 @@ def mongo_server() -> Iterator[MongoServer]:
         yield MongoServer(uri=os.environ["MONGODB_URI"])
         return
     storage = Path(tempfile.mkdtemp(prefix="mongo-layer-test-"))
-    server = MongoServer.start(storage)
+    server = EmbeddedServer(storage)
+    server.start()
     try:
-        yield server
+        yield MongoServer(uri=server.uri)
     finally:
         server.stop()
         shutil.rmtree(storage, ignore_errors=True)

@@ -7,7 +7,6 @@ The app runs under `chainlit run` on 127.0.0.1 against the session's MongoDB-wir
 
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MongoServer, free_port
+from conftest import MongoServer
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -30,6 +29,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 from pymongo import MongoClient
+
+from mongo_layer.embedded import free_port, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -96,14 +97,8 @@ class ExampleApp:
         raise RuntimeError(f"chainlit did not answer on {self.url}; see {self.log_path}")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        process, self.process = self.process, None
+        stop_process(process)
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from chainlit.step import StepDict
-from conftest import MongoServer
 from pymongo.errors import PyMongoError
 
 from mongo_layer import MongoDataLayer
+from mongo_layer.embedded import EmbeddedServer
 
 SERVER_SELECTION_TIMEOUT_MS = 5000
 
@@ -57,11 +57,12 @@ async def wait_for(condition: Any, what: str, timeout: float = 30.0) -> None:
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[MongoServer]:
+def own_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
     """A server this test alone uses, so it may stop and start it."""
     if os.environ.get("MONGODB_URI"):
         pytest.skip("restarting needs the server the suite starts itself")
-    server = MongoServer.start(tmp_path / "storage")
+    server = EmbeddedServer(tmp_path / "storage")
+    server.start()
     try:
         yield server
     finally:
@@ -70,7 +71,7 @@ def own_server(tmp_path: Path) -> Iterator[MongoServer]:
 
 @pytest.fixture
 async def layer_on_own_server(
-    own_server: MongoServer, driver: str
+    own_server: EmbeddedServer, driver: str
 ) -> AsyncIterator[MongoDataLayer]:
     client = client_with_short_timeout(driver, own_server.uri, SERVER_SELECTION_TIMEOUT_MS)
     layer = MongoDataLayer(client=client, database="reconnect", mount_file_route=False)
@@ -105,7 +106,7 @@ class StepWriter:
 
 
 async def test_a_restart_while_writing_loses_no_acknowledged_step_and_the_layer_recovers(
-    own_server: MongoServer, layer_on_own_server: MongoDataLayer
+    own_server: EmbeddedServer, layer_on_own_server: MongoDataLayer
 ) -> None:
     layer = layer_on_own_server
     thread_id = str(uuid.uuid4())
@@ -119,7 +120,7 @@ async def test_a_restart_while_writing_loses_no_acknowledged_step_and_the_layer_
     await wait_for(
         lambda: writer.started_at[-1] > server_down_at, "a write issued while the server is down"
     )
-    await asyncio.to_thread(own_server.launch)
+    await asyncio.to_thread(own_server.start)
     acknowledged_before_relaunch = len(writer.acknowledged)
     await wait_for(
         lambda: len(writer.acknowledged) >= acknowledged_before_relaunch + 20,
@@ -144,7 +145,7 @@ async def test_a_restart_while_writing_loses_no_acknowledged_step_and_the_layer_
 
 
 async def test_a_layer_first_used_while_the_server_is_down_works_once_it_is_back(
-    own_server: MongoServer, driver: str
+    own_server: EmbeddedServer, driver: str
 ) -> None:
     client = client_with_short_timeout(driver, own_server.uri, timeout_ms=1000)
     layer = MongoDataLayer(client=client, database="late", mount_file_route=False)
@@ -152,7 +153,7 @@ async def test_a_layer_first_used_while_the_server_is_down_works_once_it_is_back
         await asyncio.to_thread(own_server.stop)
         with pytest.raises(PyMongoError):
             await layer.update_thread("t1", name="while down")
-        await asyncio.to_thread(own_server.launch)
+        await asyncio.to_thread(own_server.start)
 
         await layer.update_thread("t1", name="once back")
 
