@@ -31,7 +31,7 @@ async def ensure_indexes(connection: Connection, settings: MongoLayerSettings) -
     await database[settings.threads_name].create_indexes(thread_indexes())
     await database[settings.overflow_name].create_indexes(
         [
-            IndexModel([("threadId", ASCENDING)], name="thread"),
+            IndexModel([("threadId", ASCENDING), ("arrivedAt", ASCENDING)], name="thread"),
             IndexModel([("step.id", ASCENDING)], name="step_id"),
             IndexModel([("step.metadata.favorite", ASCENDING)], name="favorite", sparse=True),
         ]

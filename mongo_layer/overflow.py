@@ -11,6 +11,7 @@ from typing import Any
 from .connection import Document, aggregate
 from .documents import SCHEMA_VERSION
 from .large_fields import FILE_ID_FIELDS
+from .times import utc_now
 
 
 def overflow_id(thread_id: str, step_id: str) -> str:
@@ -40,6 +41,7 @@ class OverflowStore:
                     "$set": {
                         "threadId": {"$literal": thread_id},
                         "schemaVersion": SCHEMA_VERSION,
+                        "arrivedAt": {"$ifNull": ["$arrivedAt", {"$literal": utc_now()}]},
                         "step": {"$mergeObjects": merge_order},
                     }
                 }
@@ -48,7 +50,10 @@ class OverflowStore:
         )
 
     async def steps_of_thread(self, thread_id: str) -> list[Document]:
-        found = await self.collection.find({"threadId": thread_id}, {"step": 1}).to_list(None)
+        """The thread's overflowed steps in the order they first reached the database, so
+        that steps with equal creation times keep their arrival order, as embedded ones do."""
+        cursor = self.collection.find({"threadId": thread_id}, {"step": 1})
+        found = await cursor.sort([("arrivedAt", 1), ("_id", 1)]).to_list(None)
         return [document["step"] for document in found]
 
     async def thread_id_of_step(self, step_id: str) -> str | None:

@@ -226,3 +226,21 @@ async def test_pruning_keeps_large_fields_of_embedded_and_overflowed_steps_and_d
     assert outputs["step-00098"] == "P" * 300_000
     assert outputs["step-00000"] == "E" * 300_000
     assert await layer.files.files.count_documents({}) == 3
+
+
+async def test_overflowed_steps_with_equal_times_keep_their_arrival_order(
+    layer_with: MakeLayer,
+) -> None:
+    layer = await layer_with(thread_document_budget_bytes=64 * 1024)
+    await write_all(layer, (step("t", n, text_of(n, 2048)) for n in range(40)), at_once=10)
+    same_time = step("t", 100, "")["createdAt"]
+    arrival = ["zulu", "yankee", "xray", "whiskey", "victor"]
+    for step_id in arrival:
+        await layer.create_step({**step("t", 100, step_id), "id": step_id, "createdAt": same_time})
+    _, overflowed = await stored_sizes(layer, "t")
+    assert overflowed >= len(arrival)
+
+    thread = await layer.get_thread("t")
+
+    assert thread is not None
+    assert [s["id"] for s in thread["steps"]][-len(arrival) :] == arrival
