@@ -94,15 +94,23 @@ def merge_by_id_pipeline(
     in_items = {"vars": {"items": f"${array}"}}
     overflow: Document = {}
     if budget_bytes is not None:
-        full = {
-            "$or": [
-                {"$eq": ["$overflow", True]},
-                {"$gt": [{"$add": [{"$bsonSize": "$$ROOT"}, bson_size(item)]}, budget_bytes]},
-            ]
-        }
+        already_full = {"$eq": ["$overflow", True]}
+        too_big = {"$gt": [{"$add": [{"$bsonSize": "$$ROOT"}, bson_size(item)]}, budget_bytes]}
+        full = {"$or": [already_full, too_big]}
         appended = {"$cond": [full, "$$items", appended]}
-        new_and_full = {"$let": in_items | {"in": {"$and": [{"$not": [is_stored]}, full]}}}
-        overflow = {"overflow": {"$or": [{"$eq": ["$overflow", True]}, new_and_full]}}
+        is_new = {"$not": [is_stored]}
+        new_and_full = {"$let": in_items | {"in": {"$and": [is_new, full]}}}
+        fills_it = {
+            "$let": in_items | {"in": {"$and": [{"$not": [already_full]}, is_new, too_big]}}
+        }
+        overflow = {
+            "overflow": {"$or": [already_full, new_and_full]},
+            # The step that found the document full: the one write that is told "not
+            # embedded" by an `overflow: true` it set itself (see ThreadStore.upsert_step).
+            "overflowStartedBy": {
+                "$cond": [fills_it, item_id, {"$ifNull": ["$overflowStartedBy", None]}]
+            },
+        }
     return [
         {
             "$set": {
@@ -200,28 +208,37 @@ class ThreadStore:
         pipeline = merge_by_id_pipeline("steps", step, changes, stored_wins, budget_bytes)
         # A full thread document matches only for steps it already holds; for any other
         # step the upsert collides with the existing _id, which costs the server little
-        # where evaluating the pipeline would rewrite a document at its budget. A collision
+        # where evaluating the pipeline would rewrite a document at its budget. So when the
+        # conditional write applies, the step is embedded unless this very write found the
+        # document full (`overflowStartedBy`), and no step needs to come back. A collision
         # can also be two first writes racing to create the thread, so after one the
-        # pipeline runs on the thread whatever its state and decides (and marks) for good.
-        step_projection = {"steps": {"$elemMatch": {"id": step["id"]}}, "_id": 1}
-        conditions = [{"$or": [{"overflow": {"$ne": True}}, {"steps.id": step["id"]}]}, None]
-        for condition in conditions:
+        # pipeline runs on the thread whatever its state and decides (and marks) for good,
+        # returning the step if it holds it.
+        step_id = step["id"]
+        embedded_or_room_left = {"$or": [{"overflow": {"$ne": True}}, {"steps.id": step_id}]}
+        attempts: list[tuple[Document | None, Document]] = [
+            (embedded_or_room_left, {"overflow": 1, "overflowStartedBy": 1}),
+            (None, {"steps": {"$elemMatch": {"id": step_id}}, "_id": 1}),
+        ]
+        for condition, projection in attempts:
             try:
                 after = await self._update_thread_document(
                     thread_id,
                     pipeline,
-                    f"step {step['id']!r}",
-                    projection=step_projection,
+                    f"step {step_id!r}",
+                    projection=projection,
                     return_document=ReturnDocument.AFTER,
                     condition=condition,
                 )
             except DuplicateKeyError:
                 continue
-            if after is None and condition is not None:
+            if after is None:
                 # SecantusDB answers some racing first writes with no document where MongoDB
                 # raises a duplicate key error: treat it as that collision.
                 continue
-            return bool(after and after.get("steps"))
+            if condition is not None:
+                return not after.get("overflow") or after.get("overflowStartedBy") != step_id
+            return bool(after.get("steps"))
         raise MongoLayerError(
             f"thread {thread_id!r} could not take step {step['id']!r}: its document kept"
             " colliding on creation"

@@ -19,20 +19,27 @@ from .factories import file_element, step, thread_of, user
 
 
 class CommandLog(CommandCounter):
-    """A CommandCounter that also keeps the collection each command names."""
+    """A CommandCounter that also keeps the collection each command names, and the
+    server's replies."""
 
     def __init__(self) -> None:
         super().__init__()
         self.targets: list[tuple[str, str]] = []
+        self.replies: list[Any] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         super().started(event)
         if event.command_name not in self.IGNORED:
             self.targets.append((event.command_name, str(event.command.get(event.command_name))))
 
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if event.command_name not in self.IGNORED:
+            self.replies.append(event.reply)
+
     def reset(self) -> None:
         super().reset()
         self.targets.clear()
+        self.replies.clear()
 
     def on_bucket(self, bucket: str) -> list[tuple[str, str]]:
         """The commands sent to the collections of a GridFS bucket."""
@@ -208,3 +215,13 @@ async def test_create_element_with_a_file_is_one_command_plus_the_gridfs_upload(
     inserts = sorted(target for name, target in gridfs if name == "insert")
     assert inserts == [f"{bucket}.chunks", f"{bucket}.files"], commands.targets
     assert total - len(gridfs) == 1, commands.targets
+
+
+async def test_a_step_write_does_not_bring_the_step_back(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    answer = "a long answer " * 100
+    await layer.create_step(step("s1", output=""))
+
+    assert await count(commands, layer.update_step(step("s1", output=answer))) == 1
+    assert "a long answer" not in str(commands.replies)
