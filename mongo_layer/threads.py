@@ -22,6 +22,8 @@ from .times import utc_now
 # Server error codes meaning "the document would exceed the BSON size limit".
 DOCUMENT_TOO_LARGE_CODES = frozenset({10334, 17419, 17420, 13548})
 SIDEBAR_SORT = {"createdAt": -1, "_id": -1}
+# What a sidebar page leaves out: the conversation itself and the storage bookkeeping.
+SIDEBAR_OMITS = {"steps": 0, "elements": 0, "overflow": 0, "overflowStartedBy": 0}
 
 
 def thread_filter_for_user(user_id: str) -> Document:
@@ -432,7 +434,7 @@ class ThreadStore:
             ]
         pipeline += [
             {"$limit": limit},
-            {"$project": {"steps": 0, "elements": 0, "matchingFeedback": 0}},
+            {"$project": {**SIDEBAR_OMITS, "matchingFeedback": 0}},
             *with_author_identifier(self.users_collection),
         ]
         return await aggregate(self.collection, pipeline)
