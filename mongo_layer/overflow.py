@@ -8,7 +8,7 @@ keyed by thread and step id, so no document ever approaches MongoDB's 16 MB limi
 
 from typing import Any
 
-from .connection import Document, aggregate
+from .connection import Document
 from .documents import SCHEMA_VERSION
 from .large_fields import FILE_ID_FIELDS
 from .times import utc_now
@@ -70,25 +70,24 @@ class OverflowStore:
     async def delete_for_thread(self, thread_id: str) -> None:
         await self.collection.delete_many({"threadId": thread_id})
 
-    async def favorite_steps(self, user_id: str) -> list[Document]:
-        """The user's overflowed favorite steps, as `{"_id": thread id, "step": ...}`."""
-        return await aggregate(
-            self.collection,
-            [
-                {"$match": {"step.metadata.favorite": True}},
-                {
-                    "$lookup": {
-                        "from": self.threads_collection,
-                        "localField": "threadId",
-                        "foreignField": "_id",
-                        "pipeline": [{"$project": {"userId": 1}}],
-                        "as": "thread",
-                    }
-                },
-                {"$match": {"thread.userId": user_id}},
-                {"$project": {"_id": "$threadId", "step": 1}},
-            ],
-        )
+    def favorite_steps_union(self, user_id: str) -> Document:
+        """A `$unionWith` adding the user's overflowed favorite steps, each as
+        `{"_id": thread id, "step": ...}`, to a query on the threads collection."""
+        stages: list[Document] = [
+            {"$match": {"step.metadata.favorite": True}},
+            {
+                "$lookup": {
+                    "from": self.threads_collection,
+                    "localField": "threadId",
+                    "foreignField": "_id",
+                    "pipeline": [{"$project": {"userId": 1}}],
+                    "as": "thread",
+                }
+            },
+            {"$match": {"thread.userId": user_id}},
+            {"$project": {"_id": "$threadId", "step": 1}},
+        ]
+        return {"$unionWith": {"coll": self.collection.name, "pipeline": stages}}
 
     async def file_references(self, thread_ids: list[str]) -> list[Any]:
         """The GridFS ids that overflowed steps of these threads point to."""

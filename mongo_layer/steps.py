@@ -133,11 +133,10 @@ class StepStore:
 
     async def favorites(self, user_id: str) -> list[Document]:
         """The user's favorite steps as `{"_id": thread id, "step": ...}`, newest first."""
-        found = await self.threads.favorite_steps(user_id)
-        found += await self.overflow.favorite_steps(user_id)
+        overflowed = self.overflow.favorite_steps_union(user_id)
+        found = await self.threads.favorite_steps(user_id, overflowed)
         restored = await self.restored([document["step"] for document in found])
-        favorites = [
+        return [
             {"_id": document["_id"], "step": step}
             for document, step in zip(found, restored, strict=True)
         ]
-        return sorted(favorites, key=lambda d: step_sort_key(d["step"]), reverse=True)

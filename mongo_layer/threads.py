@@ -439,19 +439,19 @@ class ThreadStore:
         ]
         return await aggregate(self.collection, pipeline)
 
-    async def favorite_steps(self, user_id: str) -> list[Document]:
-        """The user's favorite steps, newest first, each as `{"_id": thread id, "step": ...}`."""
+    async def favorite_steps(self, user_id: str, overflowed: Document) -> list[Document]:
+        """The user's favorite steps, embedded ones and the overflowed ones the `$unionWith`
+        stage `overflowed` adds, each as `{"_id": thread id, "step": ...}`, newest first, in
+        one command."""
         is_favorite = {"$eq": ["$$step.metadata.favorite", True]}
+        favorites = {"$filter": {"input": "$steps", "as": "step", "cond": is_favorite}}
         return await aggregate(
             self.collection,
             [
                 {"$match": {"userId": user_id, "steps.metadata.favorite": True}},
-                {
-                    "$project": {
-                        "step": {"$filter": {"input": "$steps", "as": "step", "cond": is_favorite}}
-                    }
-                },
+                {"$project": {"step": favorites}},
                 {"$unwind": "$step"},
+                overflowed,
                 {"$sort": {"step.createdAt": -1}},
             ],
         )

@@ -225,3 +225,15 @@ async def test_a_step_write_does_not_bring_the_step_back(
 
     assert await count(commands, layer.update_step(step("s1", output=answer))) == 1
     assert "a long answer" not in str(commands.replies)
+
+
+async def test_the_favorites_of_a_user_are_one_command(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    await chat(layer)
+    alice = await user(layer)
+    thread = await layer.get_thread("t1")
+    assert thread is not None
+    await layer.set_step_favorite(thread["steps"][0], True)
+
+    assert await count(commands, layer.get_favorite_steps(alice.id)) == 1, commands.commands
