@@ -8,7 +8,11 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from .errors import MongoLayerError
 
 Document = dict[str, Any]
 
@@ -65,6 +69,26 @@ class Connection:
         closing = self.client.close()
         if inspect.isawaitable(closing):
             await closing
+
+
+async def find_one_and_upsert(
+    collection: Any, query: Mapping[str, Any], update: Mapping[str, Any], what: str, **options: Any
+) -> Document:
+    """Update the one document `query` matches, or insert it, and return it as it is after.
+
+    Two first writes racing to insert the same document collide: MongoDB reports a duplicate
+    key, SecantusDB returns no document. The write is then tried once more, when the
+    document exists; a second failure raises a MongoLayerError naming `what`."""
+    for _ in range(2):
+        try:
+            document: Document | None = await collection.find_one_and_update(
+                query, update, upsert=True, return_document=ReturnDocument.AFTER, **options
+            )
+        except DuplicateKeyError:
+            continue
+        if document is not None:
+            return document
+    raise MongoLayerError(f"{what} was not stored: its insert kept colliding with another")
 
 
 async def aggregate(collection: Any, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:

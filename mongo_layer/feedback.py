@@ -3,12 +3,8 @@
 from typing import Any
 from uuid import uuid4
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
-
-from .connection import Document
+from .connection import Document, find_one_and_upsert
 from .documents import SCHEMA_VERSION
-from .errors import MongoLayerError
 from .times import utc_now
 
 
@@ -36,27 +32,10 @@ class FeedbackStore:
             "$setOnInsert": {"schemaVersion": SCHEMA_VERSION, "createdAt": utc_now()}
             | ({} if feedback_id else {"_id": str(uuid4())}),
         }
-        try:
-            stored = await self._upsert(query, update)
-        except DuplicateKeyError:
-            stored = None
-        if stored is None:
-            # Two ratings raced to insert and the other one won: MongoDB may report a
-            # duplicate key, SecantusDB returns no document. Now it exists: update it.
-            stored = await self._upsert(query, update)
-        if stored is None:
-            raise MongoLayerError(f"feedback on step {step_id!r} was not stored")
-        return str(stored["_id"])
-
-    async def _upsert(self, query: Document, update: Document) -> Document | None:
-        stored: Document | None = await self.collection.find_one_and_update(
-            query,
-            update,
-            upsert=True,
-            projection={"_id": 1},
-            return_document=ReturnDocument.AFTER,
+        stored = await find_one_and_upsert(
+            self.collection, query, update, f"feedback on step {step_id!r}", projection={"_id": 1}
         )
-        return stored
+        return str(stored["_id"])
 
     async def delete(self, feedback_id: str) -> bool:
         result = await self.collection.delete_one({"_id": feedback_id})

@@ -11,6 +11,7 @@ from typing import Any
 from .connection import Document
 from .documents import SCHEMA_VERSION
 from .large_fields import FILE_ID_FIELDS
+from .threads import merged_with
 from .times import utc_now
 
 
@@ -31,9 +32,6 @@ class OverflowStore:
         self, thread_id: str, step: Document, changes: Document, stored_wins: bool
     ) -> None:
         """Insert the step, or merge `changes` into it (the same rule as embedded steps)."""
-        merge_order: list[Any] = [{"$ifNull": ["$step", {"$literal": step}]}, {"$literal": changes}]
-        if stored_wins:
-            merge_order.reverse()
         await self.collection.update_one(
             {"_id": overflow_id(thread_id, step["id"])},
             [
@@ -42,7 +40,9 @@ class OverflowStore:
                         "threadId": {"$literal": thread_id},
                         "schemaVersion": SCHEMA_VERSION,
                         "arrivedAt": {"$ifNull": ["$arrivedAt", {"$literal": utc_now()}]},
-                        "step": {"$mergeObjects": merge_order},
+                        "step": merged_with(
+                            {"$ifNull": ["$step", {"$literal": step}]}, changes, stored_wins
+                        ),
                     }
                 }
             ],

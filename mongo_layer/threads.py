@@ -61,6 +61,14 @@ def with_author_identifier(users_collection: str) -> list[Document]:
     ]
 
 
+def merged_with(stored: Any, changes: Document, stored_wins: bool) -> Document:
+    """An expression merging `changes` into the `stored` item; with `stored_wins`, only
+    into the fields it lacks (a late create never overwrites what an update stored)."""
+    literal_changes = {"$literal": changes}
+    order = [literal_changes, stored] if stored_wins else [stored, literal_changes]
+    return {"$mergeObjects": order}
+
+
 def merge_by_id_pipeline(
     array: str,
     item: Document,
@@ -75,9 +83,6 @@ def merge_by_id_pipeline(
     `budget_bytes`, a new item that would take the document past that size is not appended:
     the document is marked `overflow: true` instead, for good."""
     item_id = {"$literal": item["id"]}
-    merge_order: list[Any] = ["$$item", {"$literal": changes}]
-    if stored_wins:
-        merge_order.reverse()
     merged = {
         "$map": {
             "input": "$$items",
@@ -85,7 +90,7 @@ def merge_by_id_pipeline(
             "in": {
                 "$cond": [
                     {"$eq": ["$$item.id", item_id]},
-                    {"$mergeObjects": merge_order},
+                    merged_with("$$item", changes, stored_wins),
                     "$$item",
                 ]
             },

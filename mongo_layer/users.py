@@ -4,9 +4,8 @@ from typing import Any
 from uuid import uuid4
 
 from chainlit.user import PersistedUser, User
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
+from .connection import find_one_and_upsert
 from .documents import SCHEMA_VERSION, UserDocument, user_changes
 from .times import utc_now
 
@@ -29,21 +28,7 @@ class UserStore:
                 "schemaVersion": SCHEMA_VERSION,
             },
         }
-        try:
-            document = await self._upsert(user.identifier, update)
-        except DuplicateKeyError:
-            document = None
-        if document is None:
-            # Two first logins raced on the unique identifier and the other one inserted it:
-            # MongoDB reports a duplicate key, SecantusDB returns no document.
-            document = await self._upsert(user.identifier, update)
-        return UserDocument.model_validate(document).to_persisted_user()
-
-    async def _upsert(self, identifier: str, update: dict[str, Any]) -> dict[str, Any] | None:
-        document: dict[str, Any] | None = await self.collection.find_one_and_update(
-            {"identifier": identifier},
-            update,
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
+        document = await find_one_and_upsert(
+            self.collection, {"identifier": user.identifier}, update, f"user {user.identifier!r}"
         )
-        return document
+        return UserDocument.model_validate(document).to_persisted_user()
