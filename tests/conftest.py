@@ -70,15 +70,18 @@ class CommandCounter(monitoring.CommandListener):
         return len(self.commands)
 
 
-def make_client(driver: str, uri: str, counter: CommandCounter | None = None) -> Any:
+def make_client(
+    driver: str, uri: str, counter: CommandCounter | None = None, **options: Any
+) -> Any:
+    """A client of the given driver; `options` go to the client (e.g. timeouts)."""
     listeners = [counter] if counter else []
     if driver == "pymongo":
         from pymongo import AsyncMongoClient
 
-        return AsyncMongoClient(uri, event_listeners=listeners)
+        return AsyncMongoClient(uri, event_listeners=listeners, **options)
     from motor.motor_asyncio import AsyncIOMotorClient
 
-    return AsyncIOMotorClient(uri, event_listeners=listeners)
+    return AsyncIOMotorClient(uri, event_listeners=listeners, **options)
 
 
 async def close_client(client: Any) -> None:

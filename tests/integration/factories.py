@@ -60,6 +60,12 @@ async def stored_thread(layer: MongoDataLayer, thread_id: str) -> ThreadDict:
     return thread
 
 
+async def thread_documents(layer: MongoDataLayer) -> list[dict[str, Any]]:
+    """Every document of the threads collection, as stored."""
+    documents: list[dict[str, Any]] = await layer.threads.collection.find({}).to_list(None)
+    return documents
+
+
 async def files_of_thread(layer: MongoDataLayer, thread_id: str) -> list[dict[str, Any]]:
     files: list[dict[str, Any]] = await layer.files.files.find(
         {"metadata.threadId": thread_id}

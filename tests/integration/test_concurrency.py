@@ -2,14 +2,13 @@
 
 import asyncio
 import uuid
-from typing import Any
 
 from chainlit.step import StepDict
 from chainlit.user import User
 
 from mongo_layer import MongoDataLayer
 
-from .factories import file_element
+from .factories import file_element, thread_documents
 
 
 def step(thread_id: str, index: int) -> StepDict:
@@ -21,11 +20,6 @@ def step(thread_id: str, index: int) -> StepDict:
         "output": f"answer {index}",
         "createdAt": f"2025-01-01T00:{index // 60:02d}:{index % 60:02d}.000Z",
     }
-
-
-async def thread_documents(layer: MongoDataLayer) -> list[dict[str, Any]]:
-    documents: list[dict[str, Any]] = await layer.threads.collection.find({}).to_list(None)
-    return documents
 
 
 async def test_100_concurrent_steps_on_a_new_thread_make_one_thread_with_100_steps(

@@ -17,6 +17,8 @@ from chainlit.step import StepDict
 
 from mongo_layer import MongoDataLayer
 
+from .factories import thread_documents
+
 STEP_COUNT = 150
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -58,11 +60,6 @@ def early_output(index: int) -> str:
     return ["", "Thinking...", f"answer {index} (partial"][index % 3]
 
 
-async def stored_thread_documents(layer: MongoDataLayer) -> list[dict[str, Any]]:
-    documents: list[dict[str, Any]] = await layer.threads.collection.find({}).to_list(None)
-    return documents
-
-
 async def test_150_create_update_pairs_in_random_concurrent_order_keep_every_final_text(
     layer: MongoDataLayer,
 ) -> None:
@@ -91,7 +88,7 @@ async def test_150_create_update_pairs_in_random_concurrent_order_keep_every_fin
 
     await asyncio.gather(*(write for _, _, write in writes))
 
-    documents = await stored_thread_documents(layer)
+    documents = await thread_documents(layer)
     assert [document["_id"] for document in documents] == [thread_id]
     stored_ids = [step["id"] for step in documents[0]["steps"]]
     assert len(stored_ids) == STEP_COUNT

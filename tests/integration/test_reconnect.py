@@ -13,28 +13,13 @@ from typing import Any
 
 import pytest
 from chainlit.step import StepDict
+from conftest import close_client, make_client
 from pymongo.errors import PyMongoError
 
 from mongo_layer import MongoDataLayer
 from mongo_layer.embedded import EmbeddedServer
 
 SERVER_SELECTION_TIMEOUT_MS = 5000
-
-
-def client_with_short_timeout(driver: str, uri: str, timeout_ms: int) -> Any:
-    if driver == "pymongo":
-        from pymongo import AsyncMongoClient
-
-        return AsyncMongoClient(uri, serverSelectionTimeoutMS=timeout_ms)
-    from motor.motor_asyncio import AsyncIOMotorClient
-
-    return AsyncIOMotorClient(uri, serverSelectionTimeoutMS=timeout_ms)
-
-
-async def close_client(client: Any) -> None:
-    closing = client.close()
-    if asyncio.iscoroutine(closing):
-        await closing
 
 
 def step(thread_id: str, step_id: str, output: str) -> StepDict:
@@ -73,7 +58,9 @@ def own_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
 async def layer_on_own_server(
     own_server: EmbeddedServer, driver: str
 ) -> AsyncIterator[MongoDataLayer]:
-    client = client_with_short_timeout(driver, own_server.uri, SERVER_SELECTION_TIMEOUT_MS)
+    client = make_client(
+        driver, own_server.uri, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS
+    )
     layer = MongoDataLayer(client=client, database="reconnect", mount_file_route=False)
     try:
         yield layer
@@ -147,7 +134,7 @@ async def test_a_restart_while_writing_loses_no_acknowledged_step_and_the_layer_
 async def test_a_layer_first_used_while_the_server_is_down_works_once_it_is_back(
     own_server: EmbeddedServer, driver: str
 ) -> None:
-    client = client_with_short_timeout(driver, own_server.uri, timeout_ms=1000)
+    client = make_client(driver, own_server.uri, serverSelectionTimeoutMS=1000)
     layer = MongoDataLayer(client=client, database="late", mount_file_route=False)
     try:
         await asyncio.to_thread(own_server.stop)
