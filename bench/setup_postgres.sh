@@ -8,13 +8,20 @@
 #   bash bench/setup_postgres.sh dsn     # print the DSN
 #
 # BENCH_PG_PORT picks the port (default 54329). Root cannot run postgres, so as root the
-# server and its tools run as the `postgres` user, which owns the cluster folder.
+# server and its tools run as the `postgres` user, which owns the cluster folder. That user
+# may not be able to enter the checkout (a clone in a 0700 folder from mktemp, say), so as
+# root the cluster lives in /var/tmp, in a folder named after the checkout (BENCH_PG_DIR
+# to choose another).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PORT="${BENCH_PG_PORT:-54329}"
 DATABASE=chainlit_bench
-CLUSTER="$PWD/.data/pg"
+if [ "$(id -u)" = "0" ]; then
+    CLUSTER="${BENCH_PG_DIR:-/var/tmp/mongo-layer-bench-pg-$(printf %s "$PWD" | md5sum | cut -c1-12)}"
+else
+    CLUSTER="${BENCH_PG_DIR:-$PWD/.data/pg}"
+fi
 SCHEMA="$PWD/chainlit_schema.sql"
 DSN="postgresql://postgres@127.0.0.1:$PORT/$DATABASE"
 
@@ -37,7 +44,8 @@ server_bin() {
 
 as_owner() {
     if [ "$(id -u)" = "0" ]; then
-        runuser -u postgres -- "$@"
+        # From /: the postgres user may not be allowed into the current folder.
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
