@@ -6,19 +6,13 @@ The app runs under `chainlit run` on 127.0.0.1 against the session's MongoDB-wir
 """
 
 import hashlib
-import os
-import subprocess
-import sys
 import time
-import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MongoServer
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -28,16 +22,11 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
-from pymongo import MongoClient
 
-from mongo_layer.embedded import free_port, stop_process
+from .conftest import ARTIFACTS, PASSWORDS, ExampleApp
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
-ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-CHAINLIT = Path(sys.executable).with_name("chainlit")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -49,78 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORDS = {"alice": "alice-password", "bob": "bob-password"}
 WAIT_MS = 30_000
 DENIED = (401, 403, 404)
-
-
-class ExampleApp:
-    """examples/app.py under `chainlit run`, restartable on the same port."""
-
-    def __init__(self, mongodb_uri: str, database: str, log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-        self.env = {
-            **os.environ,
-            "MONGODB_URI": mongodb_uri,
-            "MONGODB_DATABASE": database,
-            "CHAINLIT_AUTH_SECRET": "e2e-" + uuid.uuid4().hex * 2,
-        }
-
-    def start(self) -> None:
-        command = [str(CHAINLIT), "run", "app.py", "--headless"]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*command, "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=EXAMPLES,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.wait_until_healthy()
-
-    def wait_until_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"chainlit exited; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"chainlit did not answer on {self.url}; see {self.log_path}")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        stop_process(process)
-
-
-@pytest.fixture
-def database(mongo_server: MongoServer) -> Iterator[Any]:
-    """A fresh database for the app, read directly by the test to wait for writes."""
-    name = f"e2e_{uuid.uuid4().hex[:12]}"
-    client: MongoClient[dict[str, Any]]
-    with MongoClient(mongo_server.uri) as client:
-        yield client[name]
-        client.drop_database(name)
-
-
-@pytest.fixture
-def example_app(mongo_server: MongoServer, database: Any) -> Iterator[ExampleApp]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    app = ExampleApp(mongo_server.uri, database.name, ARTIFACTS / "chainlit.log")
-    app.log_path.write_bytes(b"")
-    app.start()
-    try:
-        yield app
-    finally:
-        app.stop()
 
 
 @pytest.fixture
