@@ -14,8 +14,10 @@ from .errors import (
     ThreadAccessError,
     ThreadNotFoundError,
     ThreadTooLargeError,
+    UserConflictError,
 )
 from .layer import MongoDataLayer
+from .restore import RestoreSummary
 from .settings import MongoLayerSettings
 
 __all__ = [
@@ -25,8 +27,10 @@ __all__ = [
     "MongoDataLayer",
     "MongoLayerError",
     "MongoLayerSettings",
+    "RestoreSummary",
     "StepNotFoundError",
     "ThreadAccessError",
     "ThreadNotFoundError",
     "ThreadTooLargeError",
+    "UserConflictError",
 ]

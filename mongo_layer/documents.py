@@ -18,7 +18,7 @@ from .connection import Document
 from .errors import InvalidInputError
 from .ids import as_id, as_optional_id
 from .keys import escape_keys, unescape_keys
-from .times import format_time, parse_time
+from .times import format_time, parse_time, to_epoch_ms, utc_now
 
 SCHEMA_VERSION = 1
 
@@ -70,6 +70,20 @@ def step_from_document(
     if feedback is not None:
         step["feedback"] = feedback
     return step  # type: ignore[return-value]
+
+
+def step_is_stored(stored: Mapping[str, Any], step: Mapping[str, Any]) -> bool:
+    """Whether writing `step` (a stored-form step) would change nothing of `stored`: every
+    non-empty field already holds the same value, times compared as a BSON date keeps them."""
+    return all(
+        same_value(stored.get(field), value) for field, value in non_empty_fields(step).items()
+    )
+
+
+def same_value(stored: object, given: object) -> bool:
+    if isinstance(stored, datetime) and isinstance(given, datetime):
+        return to_epoch_ms(stored) == to_epoch_ms(given)
+    return stored == given
 
 
 def step_sort_key(step: Mapping[str, Any]) -> tuple[int, datetime | str]:
@@ -133,6 +147,23 @@ def element_to_document(element: Mapping[str, Any], element_id: str) -> Document
     return document
 
 
+# Where another layer kept an element's bytes; meaningless once the bytes are in GridFS.
+ELEMENT_FOREIGN_STORAGE_FIELDS = ("url", "objectKey", "chainlitKey")
+
+
+def restored_element_document(
+    element: Mapping[str, Any], element_id: str, file_id: Any
+) -> Document:
+    """An element restored from another layer: with `file_id` its bytes are in GridFS and
+    the other layer's url and object key are dropped; without, its url is all there is."""
+    document = element_to_document(element, element_id)
+    if file_id is not None:
+        for field in ELEMENT_FOREIGN_STORAGE_FIELDS:
+            document.pop(field, None)
+        document["fileId"] = file_id
+    return document
+
+
 def element_from_document(
     document: Mapping[str, Any], thread_id: str, file_url: Callable[[str, str], str]
 ) -> Any:
@@ -168,6 +199,19 @@ class UserDocument(BaseModel):
             metadata=unescape_keys(self.metadata),
             createdAt=format_time(self.createdAt),
         )
+
+
+def restored_user_document(user: PersistedUser) -> UserDocument:
+    """A user as another layer stored it: id, identifier, display name, metadata and
+    creation time kept."""
+    created_at = parse_time(user.createdAt, f"createdAt of user {user.identifier!r}")
+    return UserDocument(
+        id=as_id(user.id, f"id of user {user.identifier!r}"),
+        identifier=as_id(user.identifier, "user identifier"),
+        display_name=user.display_name,
+        metadata=escape_keys(dict(user.metadata or {})),
+        createdAt=created_at or utc_now(),
+    )
 
 
 def user_changes(user: User) -> Document:
@@ -206,6 +250,16 @@ def feedback_value(feedback: Feedback) -> FeedbackValue:
             f"feedback value for step {feedback.forId!r} must be 0 or 1, got {value!r:.40}"
         )
     return 1 if value == 1 else 0
+
+
+def same_feedback(stored: FeedbackDict | None, given: Mapping[str, Any]) -> bool:
+    if stored is None:
+        return False
+    return (stored["id"], stored["value"], stored["comment"]) == (
+        given.get("id"),
+        given.get("value"),
+        given.get("comment"),
+    )
 
 
 def feedback_by_step(documents: Iterable[Mapping[str, Any]]) -> dict[str, FeedbackDict]:

@@ -31,3 +31,7 @@ class ThreadAccessError(MongoLayerError, PermissionError):
 
 class ThreadTooLargeError(MongoLayerError):
     """A write would take a thread document past MongoDB's document size limit."""
+
+
+class UserConflictError(MongoLayerError):
+    """A restored user's identifier or id already belongs to a different stored user."""

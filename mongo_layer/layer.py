@@ -7,7 +7,7 @@ and turns the result back into Chainlit's shape; the queries live in the stores.
 import asyncio
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,7 +30,11 @@ from .documents import (
     feedback_by_step,
     feedback_value,
     parse_metadata,
+    restored_element_document,
+    restored_user_document,
+    same_feedback,
     step_from_document,
+    step_is_stored,
     step_to_document,
     thread_from_document,
 )
@@ -43,6 +47,7 @@ from .maintenance import prune_orphan_files
 from .overflow import OverflowStore
 from .pagination import decode_cursor, encode_cursor
 from .queueing import queued_until_user_message
+from .restore import RestoreSummary, restored_thread_fields
 from .session_scope import element_thread_in_session_scope
 from .settings import MongoLayerSettings
 from .steps import StepStore
@@ -56,6 +61,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("mongo_layer")
 
 MAX_PAGE_SIZE = 100
+
+# Fetches the bytes of an element being restored; None when they cannot be had.
+ElementBytes = Callable[["ElementDict"], Awaitable[bytes | None]]
 
 
 class MongoDataLayer(BaseDataLayer):
@@ -324,6 +332,109 @@ class MongoDataLayer(BaseDataLayer):
         await self._ready()
         documents = await self.steps.favorites(as_id(user_id, "user id"))
         return [step_from_document(d["step"], d["_id"], None) for d in documents]
+
+    # Restoring history from another layer (migration, import)
+
+    async def restore_user(self, user: PersistedUser) -> None:
+        """Store a user exactly as another layer had it: id, identifier, display name,
+        metadata and `createdAt` kept. Idempotent. Raises UserConflictError when a different
+        stored user already has its identifier or its id."""
+        await self._ready()
+        await self.users.restore(restored_user_document(user))
+
+    async def restore_thread(
+        self,
+        thread: ThreadDict,
+        element_bytes: ElementBytes | None = None,
+        updated_at: str | None = None,
+    ) -> RestoreSummary:
+        """Store a thread exactly as another layer had it, as if the app had run on this
+        layer from the start: its fields with their `createdAt`, every step as given
+        (through the layer's own step write, so overflow and large fields apply) with its
+        feedback and the feedback's id, every element with the bytes `element_bytes`
+        returns (stored in GridFS) or else its url. `updatedAt` is `updated_at`, or the
+        thread's last activity. Idempotent: what is already stored as given is not written
+        again, and an element already stored with its file is not uploaded again."""
+        await self._ready()
+        thread_id = as_id(thread.get("id"), "thread id")
+        fields = restored_thread_fields(
+            {**thread, "id": thread_id}, self.settings.max_thread_name_length, updated_at
+        )
+        summary = RestoreSummary(thread_id=thread_id)
+        stored = await self.threads.find_thread(thread_id) or {"_id": thread_id}
+        await self.threads.restore_fields(thread_id, fields)
+        await self._restore_steps(thread, stored, summary)
+        await self._restore_elements(thread, stored, element_bytes, summary)
+        if summary.steps_written:
+            # A step write marks the thread as active now; the thread's own last activity
+            # is what it was in the other layer.
+            await self.threads.restore_fields(thread_id, {"updatedAt": fields["updatedAt"]})
+        return summary
+
+    async def _restore_steps(
+        self, thread: ThreadDict, stored: Document, summary: RestoreSummary
+    ) -> None:
+        thread_id = summary.thread_id
+        stored_steps = {step["id"]: step for step in await self.steps.of_thread(stored)}
+        stored_feedback = feedback_by_step(stored.get("feedback") or [])
+        for step in thread.get("steps") or []:
+            document = step_to_document(step)
+            previous = stored_steps.get(document["id"])
+            if previous is not None and step_is_stored(previous, document):
+                summary.steps_unchanged += 1
+            else:
+                await self.steps.write(thread_id, document, stored_wins=False)
+                summary.steps_written += 1
+            given = step.get("feedback")
+            if given and not same_feedback(stored_feedback.get(document["id"]), given):
+                feedback = Feedback(
+                    forId=document["id"],
+                    threadId=thread_id,
+                    id=as_optional_id(given.get("id"), f"feedback on step {document['id']!r}"),
+                    value=given.get("value"),
+                    comment=given.get("comment"),
+                )
+                await self.feedback.upsert(
+                    feedback.id,
+                    feedback.forId,
+                    thread_id,
+                    feedback_value(feedback),
+                    feedback.comment,
+                )
+                summary.feedback_written += 1
+
+    async def _restore_elements(
+        self,
+        thread: ThreadDict,
+        stored: Document,
+        element_bytes: ElementBytes | None,
+        summary: RestoreSummary,
+    ) -> None:
+        thread_id = summary.thread_id
+        stored_elements = {element["id"]: element for element in stored.get("elements") or []}
+        for element in thread.get("elements") or []:
+            element_id = as_id(element.get("id"), f"element of thread {thread_id!r}")
+            previous = stored_elements.get(element_id) or {}
+            file_id = previous.get("fileId")
+            if file_id is None and element_bytes is not None:
+                data = await element_bytes(element)
+                if data is not None:
+                    file = ElementFile(
+                        element_id,
+                        thread_id,
+                        as_optional_id(element.get("forId"), f"forId of element {element_id!r}"),
+                        str(element.get("name") or "file"),
+                        element.get("mime"),
+                    )
+                    file_id = await self.files.upload(data, file.name, file.metadata())
+                    summary.files_stored += 1
+            if file_id is None:
+                summary.elements_without_file.append(element_id)
+            document = restored_element_document(element, element_id, file_id)
+            if all(previous.get(field) == value for field, value in document.items()):
+                continue
+            await self.threads.upsert_element(thread_id, document)
+            summary.elements_written += 1
 
     # Maintenance
 

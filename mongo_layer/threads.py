@@ -201,6 +201,18 @@ class ThreadStore:
             update["$unset"] = removals
         await self.collection.update_one({"_id": thread_id}, update, upsert=creates_thread)
 
+    async def restore_fields(self, thread_id: str, fields: Document) -> None:
+        """Set the thread's own fields as given (its creation time included), creating the
+        thread when it does not exist."""
+        await self.collection.update_one(
+            {"_id": thread_id},
+            {
+                "$set": fields,
+                "$setOnInsert": {"schemaVersion": SCHEMA_VERSION, "steps": [], "elements": []},
+            },
+            upsert=True,
+        )
+
     async def upsert_step(
         self,
         thread_id: str,
