@@ -164,24 +164,33 @@ class FileStore:
         found = await self.files.find({"metadata.threadId": thread_id}, {"_id": 1}).to_list(None)
         await self.delete_many([document["_id"] for document in found])
 
-    async def old_files_by_thread(self, grace: timedelta) -> dict[str, list[ObjectId]]:
-        """The layer's files older than `grace`, grouped by the thread they were stored for.
-        Younger files are left out: their element or step may still be on its way."""
-        found = await self.files.find(
-            {
-                "uploadDate": {"$lt": utc_now() - grace},
-                "metadata.kind": {"$in": [ELEMENT_FILE, STEP_FIELD_FILE]},
-            },
-            {"metadata.threadId": 1},
-        ).to_list(None)
-        by_thread: dict[str, list[ObjectId]] = {}
-        for document in found:
-            thread_id = (document.get("metadata") or {}).get("threadId")
-            by_thread.setdefault(str(thread_id), []).append(document["_id"])
-        return by_thread
+    async def old_files_in_batches(
+        self, grace: timedelta, batch_size: int
+    ) -> AsyncIterator[dict[str, list[ObjectId]]]:
+        """The layer's files older than `grace`, `batch_size` at a time in id order, each
+        batch grouped by the thread they were stored for. Younger files are left out: their
+        element or step may still be on its way."""
+        query: Document = {
+            "uploadDate": {"$lt": utc_now() - grace},
+            "metadata.kind": {"$in": [ELEMENT_FILE, STEP_FIELD_FILE]},
+        }
+        after: ObjectId | None = None
+        while True:
+            page = query if after is None else query | {"_id": {"$gt": after}}
+            cursor = self.files.find(page, {"metadata.threadId": 1}).sort("_id", 1)
+            found = await cursor.limit(batch_size).to_list(None)
+            if not found:
+                return
+            by_thread: dict[str, list[ObjectId]] = {}
+            for document in found:
+                thread_id = (document.get("metadata") or {}).get("threadId")
+                by_thread.setdefault(str(thread_id), []).append(document["_id"])
+            yield by_thread
+            after = found[-1]["_id"]
 
-    async def prune_chunks_without_file(self) -> int:
-        """Delete chunks whose file document is gone (a crash mid-upload or mid-delete)."""
+    async def prune_chunks_without_file(self, dry_run: bool = False) -> int:
+        """Delete chunks whose file document is gone (a crash mid-upload or mid-delete);
+        returns for how many files. With `dry_run`, only counts them."""
         groups = await aggregate(
             self.chunks,
             [
@@ -198,6 +207,6 @@ class FileStore:
             ],
         )
         file_ids = [group["_id"] for group in groups]
-        if file_ids:
+        if file_ids and not dry_run:
             await self.chunks.delete_many({"files_id": {"$in": file_ids}})
         return len(file_ids)

@@ -438,10 +438,14 @@ class MongoDataLayer(BaseDataLayer):
 
     # Maintenance
 
-    async def prune_orphans(self, grace: timedelta = timedelta(hours=1)) -> int:
-        """Delete files left behind by a crash between two deletes; returns how many."""
+    async def prune_orphans(
+        self, grace: timedelta = timedelta(hours=1), dry_run: bool = False
+    ) -> int:
+        """Delete files left behind by a crash between two deletes (files nothing points
+        to, older than `grace`, and chunks without a file); returns how many. With
+        `dry_run`, returns how many it would delete and deletes nothing."""
         await self._ready()
-        return await prune_orphan_files(self.files, self.threads, self.overflow, grace)
+        return await prune_orphan_files(self.files, self.threads, self.overflow, grace, dry_run)
 
     async def build_debug_url(self) -> str:
         return ""

@@ -63,3 +63,11 @@ class MongoLayerSettings(BaseModel):
             if environ.get(variable):
                 values[field] = environ[variable]
         return cls.model_validate(values)
+
+
+def environment_variable(field: str) -> str | None:
+    """The variable `MongoLayerSettings.from_env` reads the setting `field` from, if any."""
+    for variable, name in _ENV_FIELDS.items():
+        if name == field:
+            return variable
+    return None

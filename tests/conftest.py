@@ -170,3 +170,32 @@ async def mock_layer() -> AsyncIterator[MongoDataLayer]:
     await data_layer.ensure_indexes()
     yield data_layer
     await data_layer.close()
+
+
+@dataclass
+class CommandRun:
+    """What one run of `mongo-layer` printed and how it exited."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def mongo_layer_command(
+    mongo_server: MongoServer, driver: str, database_name: str
+) -> Callable[..., Awaitable[CommandRun]]:
+    """Runs `mongo-layer ARGS` (click's CliRunner, in a worker thread so the command can
+    start its own event loop) on the test's server, database and driver."""
+    from click.testing import CliRunner
+
+    from mongo_layer.cli import main
+
+    async def run(*args: str, input: str | None = None) -> CommandRun:
+        connection = ["--uri", mongo_server.uri, "--database", database_name, "--driver", driver]
+        result = await asyncio.to_thread(
+            CliRunner().invoke, main, [*connection, *args], input=input, catch_exceptions=False
+        )
+        return CommandRun(result.exit_code, result.stdout, result.stderr)
+
+    return run

@@ -1,0 +1,71 @@
+"""How the command writes: results on stdout, progress on stderr (a rich progress bar on a
+terminal, one plain line per batch otherwise, so logs of scheduled jobs stay readable)."""
+
+import json
+from types import TracebackType
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+
+def results() -> Console:
+    """Where a subcommand prints what it found or did."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def print_json(value: Any) -> None:
+    """A machine-readable result on stdout: one JSON document, nothing else."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+class JobProgress:
+    """Progress of a long job, updated after each batch."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.console = Console(stderr=True, highlight=False)
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> "JobProgress":
+        if self.console.is_terminal:
+            self._bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=None)
+        return self
+
+    def update(self, done: int, total: int | None = None, note: str = "") -> None:
+        """`done` of `total` items are through; `note` says what they amount to so far."""
+        if self._bar is not None and self._task is not None:
+            label = f"{self.description} {note}".rstrip()
+            self._bar.update(self._task, completed=done, total=total, description=label)
+            return
+        of_total = f"/{total}" if total is not None else ""
+        click.echo(f"{self.description}: {done}{of_total} {note}".rstrip(), err=True)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
