@@ -4,8 +4,9 @@ Log in as alice / alice-password or bob / bob-password. Every answer runs nested
 attaches a generated notes file; files you upload are kept with the thread. Restart the
 app and reopen a thread from the sidebar: messages, steps, files and feedback are back.
 
-MONGODB_URI selects the database server; without it the app starts an embedded one whose
-data lives in examples/.data/.
+MONGODB_URI selects the database server; without it the app uses an embedded one whose
+data lives in EXAMPLE_DATA_DIR (default examples/.data/), shared by every copy of the app
+started on that folder.
 """
 
 import hmac
@@ -22,10 +23,13 @@ from chainlit.types import ThreadDict
 from embedded_server import AppDataServer
 
 from mongo_layer import MongoDataLayer
+from mongo_layer.embedded import EmbeddedServerError
 
 logger = logging.getLogger("example")
 
-DATA_DIR = Path(__file__).resolve().parent / ".data"
+DATA_DIR = Path(
+    os.environ.get("EXAMPLE_DATA_DIR") or Path(__file__).resolve().parent / ".data"
+).resolve()
 DEMO_USERS = {"alice": "alice-password", "bob": "bob-password"}
 embedded_server: AppDataServer | None = None
 
@@ -47,7 +51,11 @@ def mongodb_uri() -> str:
     if os.environ.get("MONGODB_URI"):
         return os.environ["MONGODB_URI"]
     embedded_server = AppDataServer(DATA_DIR)
-    embedded_server.start()
+    try:
+        embedded_server.start()
+    except EmbeddedServerError as error:
+        logger.error("cannot start the embedded database: %s", error)
+        raise SystemExit(1) from None
     # Chainlit reloads this module on file changes (-w): the reload reuses this server.
     os.environ["MONGODB_URI"] = embedded_server.uri
     return embedded_server.uri
@@ -75,7 +83,8 @@ async def start_data_layer() -> None:
 @cl.on_app_shutdown
 async def stop_embedded_server() -> None:
     # Chainlit ends its process with os._exit(), which skips atexit handlers. The client
-    # is closed first: closing it after its server is gone waits for that server.
+    # is closed first: closing it after its server is gone waits for that server. Another
+    # copy of the app may still use the server; stop() then leaves it running.
     if embedded_server is not None:
         await get_data_layer().close()
         embedded_server.stop()

@@ -27,23 +27,29 @@ PASSWORDS = {"alice": "alice-password", "bob": "bob-password"}
 class ExampleApp:
     """examples/app.py under `chainlit run`, restartable on the same port."""
 
-    def __init__(self, mongodb_uri: str, database: str, log_path: Path) -> None:
+    def __init__(self, mongodb_uri: str | None, database: str, log_path: Path, **env: str) -> None:
+        """Without `mongodb_uri`, the app runs its embedded server (in EXAMPLE_DATA_DIR)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
         self.env = {
-            **os.environ,
-            "MONGODB_URI": mongodb_uri,
+            **{name: value for name, value in os.environ.items() if name != "MONGODB_URI"},
             "MONGODB_DATABASE": database,
             "CHAINLIT_AUTH_SECRET": "e2e-" + uuid.uuid4().hex * 2,
+            **env,
         }
+        if mongodb_uri is not None:
+            self.env["MONGODB_URI"] = mongodb_uri
+
+    def command(self) -> list[str]:
+        address = ["--host", "127.0.0.1", "--port", str(self.port)]
+        return [str(CHAINLIT), "run", "app.py", "--headless", *address]
 
     def start(self) -> None:
-        command = [str(CHAINLIT), "run", "app.py", "--headless"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [*command, "--host", "127.0.0.1", "--port", str(self.port)],
+                self.command(),
                 cwd=EXAMPLES,
                 env=self.env,
                 stdout=log,
@@ -51,6 +57,21 @@ class ExampleApp:
                 start_new_session=True,
             )
         self.wait_until_healthy()
+
+    def run_until_exit(self, timeout: float) -> "subprocess.CompletedProcess[str]":
+        """Run the app expecting it to end by itself (it refuses to start); its output,
+        stderr included, is also written to the log."""
+        outcome = subprocess.run(
+            self.command(),
+            cwd=EXAMPLES,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+        )
+        self.log_path.write_text(outcome.stdout)
+        return outcome
 
     def wait_until_healthy(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
