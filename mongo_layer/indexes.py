@@ -4,14 +4,19 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from .connection import Connection
 from .settings import MongoLayerSettings
+from .threads import backfill_activity
+
+SIDEBAR_INDEX = "sidebar_by_activity"
+# The index of releases that ordered the sidebar by creation; nothing uses it any more.
+SUPERSEDED_THREAD_INDEXES = ("sidebar",)
 
 
 def thread_indexes() -> list[IndexModel]:
     return [
-        # The sidebar: a user's threads, newest first, the id breaking ties.
+        # The sidebar: a user's threads, last active first, the id breaking ties.
         IndexModel(
-            [("userId", ASCENDING), ("createdAt", DESCENDING), ("_id", DESCENDING)],
-            name="sidebar",
+            [("userId", ASCENDING), ("updatedAt", DESCENDING), ("_id", DESCENDING)],
+            name=SIDEBAR_INDEX,
         ),
         IndexModel([("steps.id", ASCENDING)], name="step_id"),
         # An element id belongs to one thread only: a later write naming it from another
@@ -28,7 +33,13 @@ def thread_indexes() -> list[IndexModel]:
 async def ensure_indexes(connection: Connection, settings: MongoLayerSettings) -> None:
     """Create the layer's indexes; existing ones are left as they are."""
     database = connection.database
-    await database[settings.threads_name].create_indexes(thread_indexes())
+    threads = database[settings.threads_name]
+    await backfill_activity(threads)
+    await threads.create_indexes(thread_indexes())
+    existing = await threads.index_information()
+    for name in SUPERSEDED_THREAD_INDEXES:
+        if name in existing:
+            await threads.drop_index(name)
     await database[settings.overflow_name].create_indexes(
         [
             IndexModel([("threadId", ASCENDING), ("arrivedAt", ASCENDING)], name="thread"),

@@ -285,8 +285,8 @@ class MongoDataLayer(BaseDataLayer):
         return PaginatedResponse(
             PageInfo(
                 hasNextPage=len(documents) > limit,
-                startCursor=encode_cursor(page[0]["createdAt"], page[0]["_id"]) if page else None,
-                endCursor=encode_cursor(page[-1]["createdAt"], page[-1]["_id"]) if page else None,
+                startCursor=encode_cursor(page[0]["updatedAt"], page[0]["_id"]) if page else None,
+                endCursor=encode_cursor(page[-1]["updatedAt"], page[-1]["_id"]) if page else None,
             ),
             threads,
         )

@@ -1,4 +1,4 @@
-"""Sidebar cursors: an opaque string holding the last thread's creation time and id."""
+"""Sidebar cursors: an opaque string holding the last thread's last activity time and id."""
 
 from datetime import datetime
 
@@ -6,8 +6,8 @@ from .errors import InvalidInputError
 from .times import from_epoch_ms, to_epoch_ms
 
 
-def encode_cursor(created_at: datetime, thread_id: str) -> str:
-    return f"{to_epoch_ms(created_at)}:{thread_id}"
+def encode_cursor(updated_at: datetime, thread_id: str) -> str:
+    return f"{to_epoch_ms(updated_at)}:{thread_id}"
 
 
 def decode_cursor(cursor: object) -> tuple[datetime, str]:

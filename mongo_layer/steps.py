@@ -5,7 +5,9 @@ later steps go to the overflow collection. Input, output or generation values to
 embed go to GridFS. Callers see one list of steps per thread, whatever the split.
 """
 
+import asyncio
 from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 from .connection import Document
@@ -23,6 +25,7 @@ from .large_fields import (
 from .overflow import OverflowStore
 from .settings import MongoLayerSettings
 from .threads import ThreadStore, bson_size
+from .times import utc_now
 
 # How many full threads a layer remembers the embedded steps of (see `StepStore.write`).
 REMEMBERED_FULL_THREADS = 1024
@@ -48,6 +51,7 @@ class StepStore:
 
     async def write(self, thread_id: str, step: Document, stored_wins: bool) -> None:
         """One idempotent upsert of the step: one command for a thread under its budget."""
+        activity_at = utc_now()
         file_ids = await self._offload_large_fields(thread_id, step)
         embedded = with_offloaded_fields(step, file_ids)
         size = bson_size(embedded)
@@ -59,15 +63,30 @@ class StepStore:
             )
         changes = non_empty_fields(embedded) | offload_changes(embedded, file_ids)
         if not self._is_embedded_in_full_thread(thread_id, step["id"]):
-            await self.overflow.upsert_step(thread_id, embedded, changes, stored_wins)
+            await self._write_overflowed(thread_id, embedded, changes, stored_wins, activity_at)
             return
         budget = self.settings.thread_document_budget_bytes
         embedded_in_thread = await self.threads.upsert_step(
-            thread_id, embedded, changes, stored_wins, budget
+            thread_id, embedded, changes, stored_wins, budget, activity_at
         )
         if not embedded_in_thread:
             await self._remember_full_thread(thread_id)
-            await self.overflow.upsert_step(thread_id, embedded, changes, stored_wins)
+            await self._write_overflowed(thread_id, embedded, changes, stored_wins, activity_at)
+
+    async def _write_overflowed(
+        self,
+        thread_id: str,
+        step: Document,
+        changes: Document,
+        stored_wins: bool,
+        activity_at: datetime,
+    ) -> None:
+        """A step of a full thread lives in its own document, so its thread's last activity
+        takes a second command; the two go out together."""
+        await asyncio.gather(
+            self.overflow.upsert_step(thread_id, step, changes, stored_wins),
+            self.threads.record_activity(thread_id, activity_at),
+        )
 
     def _is_embedded_in_full_thread(self, thread_id: str, step_id: str) -> bool:
         """False only for a step known to live in overflow: once a thread is full, no step

@@ -1,6 +1,7 @@
 """The threads collection: one document per conversation, with its steps and elements embedded."""
 
 import re
+from datetime import datetime
 from typing import Any
 
 import bson
@@ -21,7 +22,8 @@ from .times import utc_now
 
 # Server error codes meaning "the document would exceed the BSON size limit".
 DOCUMENT_TOO_LARGE_CODES = frozenset({10334, 17419, 17420, 13548})
-SIDEBAR_SORT = {"createdAt": -1, "_id": -1}
+# The sidebar lists a user's threads by last activity (`updatedAt`), newest first.
+SIDEBAR_SORT = {"updatedAt": -1, "_id": -1}
 # What a sidebar page leaves out: the conversation itself and the storage bookkeeping.
 SIDEBAR_OMITS = {"steps": 0, "elements": 0, "overflow": 0, "overflowStartedBy": 0}
 
@@ -36,14 +38,30 @@ def search_filter(search: str) -> Document:
     return {"$or": [{"name": pattern}, {"steps.output": pattern}, {"steps.input": pattern}]}
 
 
-def after_cursor_filter(created_at: Any, thread_id: str) -> Document:
+def after_cursor_filter(updated_at: Any, thread_id: str) -> Document:
     """Threads after the cursor in sidebar order; the id breaks ties between equal times."""
     return {
         "$or": [
-            {"createdAt": {"$lt": created_at}},
-            {"createdAt": created_at, "_id": {"$lt": thread_id}},
+            {"updatedAt": {"$lt": updated_at}},
+            {"updatedAt": updated_at, "_id": {"$lt": thread_id}},
         ]
     }
+
+
+def last_activity(activity_at: datetime | None) -> Document:
+    """The thread's `updatedAt` after a write: the later of the stored value and
+    `activity_at` (so racing writes never move it back), or just kept when the write is
+    no activity. A thread created by the write starts with the write's time."""
+    if activity_at is None:
+        return {"$ifNull": ["$updatedAt", {"$literal": utc_now()}]}
+    return {"$max": ["$updatedAt", {"$literal": activity_at}]}
+
+
+def backfilled_activity() -> Document:
+    """For a thread stored before the layer kept `updatedAt`: the latest of its creation
+    and its embedded steps' creation."""
+    step_times = {"$map": {"input": {"$ifNull": ["$steps", []]}, "as": "s", "in": "$$s.createdAt"}}
+    return {"$ifNull": [{"$max": ["$createdAt", {"$max": step_times}]}, "$createdAt"]}
 
 
 def with_author_identifier(users_collection: str) -> list[Document]:
@@ -75,9 +93,11 @@ def merge_by_id_pipeline(
     changes: Document,
     stored_wins: bool = False,
     budget_bytes: int | None = None,
+    activity_at: datetime | None = None,
 ) -> list[Document]:
     """An update pipeline that merges `changes` into the item of `array` with the same id, or
-    appends `item`, creating the thread document when it does not exist yet.
+    appends `item`, creating the thread document when it does not exist yet. With
+    `activity_at`, the write is activity: the thread's `updatedAt` becomes at least that.
 
     With `stored_wins`, `changes` only fill the fields the stored item lacks. With
     `budget_bytes`, a new item that would take the document past that size is not appended:
@@ -125,6 +145,7 @@ def merge_by_id_pipeline(
                 "createdAt": {"$ifNull": ["$createdAt", {"$literal": utc_now()}]},
                 "steps": {"$ifNull": ["$steps", []]},
                 "elements": {"$ifNull": ["$elements", []]},
+                "updatedAt": last_activity(activity_at),
             }
         },
         {
@@ -134,6 +155,13 @@ def merge_by_id_pipeline(
             }
         },
     ]
+
+
+async def backfill_activity(collection: Any) -> None:
+    """Give `updatedAt` to the threads stored before the layer kept it; idempotent."""
+    await collection.update_many(
+        {"updatedAt": {"$exists": False}}, [{"$set": {"updatedAt": backfilled_activity()}}]
+    )
 
 
 def bson_size(document: Document) -> int:
@@ -220,11 +248,15 @@ class ThreadStore:
         changes: Document,
         stored_wins: bool,
         budget_bytes: int,
+        activity_at: datetime,
     ) -> bool:
         """Insert the step into its thread, or merge `changes` into it (with `stored_wins`,
-        only into fields it lacks). Returns False, storing nothing, when the step is new and
-        the thread document is full: the step then belongs in overflow."""
-        pipeline = merge_by_id_pipeline("steps", step, changes, stored_wins, budget_bytes)
+        only into fields it lacks), moving the thread's last activity to `activity_at`.
+        Returns False, storing nothing, when the step is new and the thread document is
+        full: the step then belongs in overflow."""
+        pipeline = merge_by_id_pipeline(
+            "steps", step, changes, stored_wins, budget_bytes, activity_at
+        )
         # A full thread document matches only for steps it already holds; for any other
         # step the upsert collides with the existing _id, which costs the server little
         # where evaluating the pipeline would rewrite a document at its budget. So when the
@@ -262,6 +294,10 @@ class ThreadStore:
             f"thread {thread_id!r} could not take step {step['id']!r}: its document kept"
             " colliding on creation"
         )
+
+    async def record_activity(self, thread_id: str, activity_at: datetime) -> None:
+        """Move the thread's last activity to `activity_at` unless it is later already."""
+        await self.collection.update_one({"_id": thread_id}, {"$max": {"updatedAt": activity_at}})
 
     async def upsert_element(self, thread_id: str, element: Document) -> Document | None:
         """Insert or merge one element's metadata; an id owned by another thread is refused.

@@ -168,7 +168,7 @@ async def test_deleting_an_overflowed_step_or_its_thread_leaves_nothing_behind(
     assert await layer.overflow.collection.count_documents({}) == 0
 
 
-async def test_a_new_step_of_a_full_thread_costs_one_command_once_the_layer_knows_it_is_full(
+async def test_a_new_step_of_a_full_thread_costs_two_commands_once_the_layer_knows_it_is_full(
     layer_with: MakeLayer, commands: CommandCounter
 ) -> None:
     layer = await layer_with(thread_document_budget_bytes=64 * 1024)
@@ -179,13 +179,14 @@ async def test_a_new_step_of_a_full_thread_costs_one_command_once_the_layer_know
 
     commands.reset()
     await layer.create_step(step("t", 40, "one more"))
-    assert commands.commands == ["update"]
+    # The overflowed step, and the thread's last activity.
+    assert commands.commands == ["update", "update"]
 
     commands.reset()
     await another_process.create_step(step("t", 41, "first write of another layer"))
     # Refused by the full thread document (twice: see ThreadStore.upsert_step), then the
-    # embedded step ids are read once, then the step is stored in overflow.
-    assert commands.commands == ["findAndModify", "findAndModify", "find", "update"]
+    # embedded step ids are read once, then the step and the thread's activity are stored.
+    assert commands.commands == ["findAndModify", "findAndModify", "find", "update", "update"]
 
     commands.reset()
     thread = await another_process.get_thread("t")
