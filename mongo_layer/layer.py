@@ -7,7 +7,8 @@ and turns the result back into Chainlit's shape; the queries live in the stores.
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,6 +24,7 @@ from chainlit.types import (
 )
 from chainlit.user import PersistedUser, User
 
+from .bulk import ContentStores, ThreadActivity, ThreadSelection, thread_batches
 from .connection import Connection, Document
 from .documents import (
     element_from_document,
@@ -48,10 +50,13 @@ from .overflow import OverflowStore
 from .pagination import decode_cursor, encode_cursor
 from .queueing import queued_until_user_message
 from .restore import RestoreSummary, restored_thread_fields
+from .retention import DeletionSummary, ProgressCallback, delete_threads
 from .session_scope import element_thread_in_session_scope
 from .settings import MongoLayerSettings
+from .statistics import Statistics, collect_statistics
 from .steps import StepStore
 from .threads import ThreadStore
+from .times import utc_now
 from .users import UserStore
 
 if TYPE_CHECKING:
@@ -100,6 +105,7 @@ class MongoDataLayer(BaseDataLayer):
         self.files = FileStore(self.connection, settings.files_bucket_name)
         self.overflow = OverflowStore(collection(settings.overflow_name), settings.threads_name)
         self.steps = StepStore(self.threads, self.overflow, self.files, settings)
+        self.contents = ContentStores(self.threads, self.overflow, self.feedback, self.files)
         self._indexes_ready = False
         self._indexes_lock: asyncio.Lock | None = None
         if mount_file_route:
@@ -446,6 +452,81 @@ class MongoDataLayer(BaseDataLayer):
         `dry_run`, returns how many it would delete and deletes nothing."""
         await self._ready()
         return await prune_orphan_files(self.files, self.threads, self.overflow, grace, dry_run)
+
+    # Operations: retention, erasure, statistics, bulk reads (the `mongo-layer` command's calls)
+
+    async def delete_threads_older_than(
+        self,
+        older_than: timedelta,
+        user_identifier: str | None = None,
+        dry_run: bool = False,
+        batch_size: int = 100,
+        on_progress: ProgressCallback | None = None,
+    ) -> DeletionSummary:
+        """Delete every thread whose last activity (`updatedAt`: its last step, rename or
+        retag) is older than `older_than`, only those of `user_identifier` if given. Each
+        goes through `delete_thread` with its steps, overflow documents, feedback and files.
+        Works in batches of `batch_size` threads, calling `on_progress` after each; an
+        interrupted run is finished by running it again. With `dry_run`, counts what would
+        go and deletes nothing."""
+        await self._ready()
+        selection = ThreadSelection(last_active_before=utc_now() - older_than)
+        if user_identifier is not None:
+            user = await self.get_user(user_identifier)
+            if user is None:
+                return DeletionSummary(dry_run=dry_run)
+            selection = replace(selection, user_id=user.id)
+        return await delete_threads(self, selection, dry_run, batch_size, on_progress)
+
+    async def erase_user(
+        self,
+        identifier: str,
+        dry_run: bool = False,
+        batch_size: int = 100,
+        on_progress: ProgressCallback | None = None,
+    ) -> DeletionSummary:
+        """Erase a user: every thread of theirs through `delete_thread` (steps, overflow
+        documents, feedback on them, files), then the user document, last, so that an
+        interrupted erasure is finished by running it again. A user not stored is nothing
+        to erase (zero counts). With `dry_run`, counts what would go and deletes nothing."""
+        await self._ready()
+        user = await self.get_user(identifier)
+        if user is None:
+            return DeletionSummary(dry_run=dry_run)
+        selection = ThreadSelection(user_id=user.id)
+        summary = await delete_threads(self, selection, dry_run, batch_size, on_progress)
+        if not dry_run:
+            await self.users.delete(user.identifier)
+        summary.users = 1
+        return summary
+
+    async def statistics(self, days: int = 30) -> Statistics:
+        """Counts of users, threads, steps (embedded and overflowed), elements, files and
+        their bytes, feedback (and its share of thumbs up), and the threads created on each
+        of the last `days` days, all counted on the server."""
+        await self._ready()
+        return await collect_statistics(self, days)
+
+    async def thread_batches(
+        self,
+        user_identifier: str | None = None,
+        thread_id: str | None = None,
+        batch_size: int = 100,
+    ) -> AsyncIterator[list[ThreadActivity]]:
+        """Every thread (or those of `user_identifier`, or the one `thread_id`), with its
+        owner and times, `batch_size` at a time in id order: never the whole collection
+        in memory. Nothing for a user who is not stored."""
+        await self._ready()
+        selection = ThreadSelection(
+            thread_id=as_optional_id(thread_id, "thread id"),
+        )
+        if user_identifier is not None:
+            user = await self.get_user(user_identifier)
+            if user is None:
+                return
+            selection = replace(selection, user_id=user.id)
+        async for batch in thread_batches(self.threads, selection, batch_size):
+            yield batch
 
     async def build_debug_url(self) -> str:
         return ""

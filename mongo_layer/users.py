@@ -58,3 +58,8 @@ class UserStore:
                 f"user {user.identifier!r} with id {user.id!r} was not restored: the stored"
                 f" user with that identifier has {found}"
             )
+
+    async def delete(self, identifier: str) -> bool:
+        """Delete the user document; returns whether there was one."""
+        result = await self.collection.delete_one({"identifier": identifier})
+        return bool(result.deleted_count)

@@ -10,8 +10,11 @@ import click
 from pydantic import ValidationError
 
 from ..settings import MongoLayerSettings, environment_variable
+from .erase_user import erase_user
 from .prune import prune
+from .retention import retention
 from .runtime import DatabaseTarget, OperatorGroup
+from .stats import stats
 
 # Command-line option, the MongoLayerSettings field it sets, and what it is.
 SETTING_OPTIONS = (
@@ -95,4 +98,7 @@ def main(
     context.obj = DatabaseTarget(uri=uri, settings=settings, driver=driver)
 
 
+main.add_command(stats)
 main.add_command(prune)
+main.add_command(retention)
+main.add_command(erase_user)

@@ -2,6 +2,7 @@
 terminal, one plain line per batch otherwise, so logs of scheduled jobs stay readable)."""
 
 import json
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -16,6 +17,8 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+
+from ..retention import DeletionSummary
 
 
 def results() -> Console:
@@ -69,3 +72,40 @@ class JobProgress:
     ) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 thread`, `3 threads`."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def size_in_bytes(number: int) -> str:
+    """A byte count for people: 512 B, 1.5 KB, 20.0 MB (powers of 1024)."""
+    size = float(number)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{number} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def deletion_counts(summary: DeletionSummary) -> str:
+    """What a deletion removed (or would remove), in one line."""
+    return ", ".join(
+        [
+            counted(summary.threads, "thread"),
+            f"{counted(summary.steps, 'step')} ({summary.steps_overflowed} overflowed)",
+            counted(summary.elements, "element"),
+            f"{counted(summary.files, 'file')} ({size_in_bytes(summary.file_bytes)})",
+            counted(summary.feedback, "rating"),
+        ]
+    )
+
+
+def progress_of_deletion(progress: JobProgress) -> Callable[[DeletionSummary], None]:
+    """An `on_progress` callback showing a deletion's running totals."""
+
+    def show(summary: DeletionSummary) -> None:
+        progress.update(summary.threads, summary.selected, note="threads")
+
+    return show

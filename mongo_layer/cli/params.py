@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import click
 
@@ -30,3 +31,19 @@ def format_duration(duration: timedelta) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def dry_run_option(what: str) -> Any:
+    """`--dry-run` of a destructive subcommand: `what` it would do is reported, not done."""
+    return click.option(
+        "--dry-run", is_flag=True, help=f"Report what would be {what}; change nothing."
+    )
+
+
+batch_size_option = click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="Threads per batch: each batch is read, counted and deleted before the next.",
+)

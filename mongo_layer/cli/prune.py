@@ -5,7 +5,7 @@ from datetime import timedelta
 import click
 
 from .output import results
-from .params import duration_option, format_duration
+from .params import dry_run_option, duration_option, format_duration
 from .runtime import DatabaseTarget, pass_target
 
 
@@ -18,7 +18,7 @@ from .runtime import DatabaseTarget, pass_target
     show_default=True,
     help="Leave files younger than this: their element may still be on its way.",
 )
-@click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
+@dry_run_option("removed")
 @pass_target
 def prune(target: DatabaseTarget, grace: timedelta, dry_run: bool) -> None:
     """Remove GridFS files no element or step points to (left by a crash between two

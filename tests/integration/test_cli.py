@@ -1,20 +1,25 @@
 """The `mongo-layer` command: connection options, exit statuses, and `prune`."""
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import CommandRun, MongoServer
 
 from mongo_layer import MongoDataLayer
 from mongo_layer.cli import main
 from mongo_layer.cli.runtime import ExitCode
+from mongo_layer.times import utc_now
 
 from .factories import file_element, files_of_thread
+from .history import SMALL_LIMITS, age_threads, fill_history, snapshot, without_threads
 
 RunCommand = Callable[..., Awaitable[CommandRun]]
+MakeLayer = Callable[..., Awaitable[MongoDataLayer]]
 
 
 async def orphan_a_file(layer: MongoDataLayer) -> None:
@@ -98,3 +103,80 @@ async def test_python_dash_m_mongo_layer_runs_the_command(
 
     assert process.returncode == ExitCode.OK, stderr.decode()
     assert stdout.decode().strip() == "prune: would remove 0 orphan files and chunk sets (grace 1h)"
+
+
+@pytest.fixture
+async def history_layer(layer_with: MakeLayer) -> MongoDataLayer:
+    """The test's database filled with the shared history (small limits, so it overflows)."""
+    small_layer = await layer_with(**SMALL_LIMITS)
+    await fill_history(small_layer)
+    return small_layer
+
+
+async def test_stats_json_gives_the_layers_statistics(
+    history_layer: MongoDataLayer, mongo_layer_command: RunCommand
+) -> None:
+    run = await mongo_layer_command("stats", "--json", "--days", "3")
+
+    figures = json.loads(run.stdout)
+    expected = (await history_layer.statistics(days=3)).model_dump(mode="json")
+    assert run.exit_code == ExitCode.OK
+    assert figures == expected
+    assert (figures["threads"], figures["steps"], figures["users"]) == (4, 25, 2)
+
+
+async def test_stats_prints_totals_and_a_bar_per_day(
+    history_layer: MongoDataLayer, mongo_layer_command: RunCommand
+) -> None:
+    run = await mongo_layer_command("stats", "--days", "5")
+
+    today = utc_now().date().isoformat()
+    [today_row] = [line for line in run.stdout.splitlines() if today in line]
+    assert run.exit_code == ExitCode.OK
+    assert "67% thumbs up" in run.stdout
+    assert "█" * 40 in today_row
+    assert sum("│ 0 " in line for line in run.stdout.splitlines()) == 4
+
+
+async def test_retention_dry_run_reports_and_changes_nothing(
+    history_layer: MongoDataLayer, mongo_layer_command: RunCommand
+) -> None:
+    await age_threads(history_layer, ["a-long", "b-chat"], days=100)
+    before = await snapshot(history_layer)
+
+    run = await mongo_layer_command("retention", "--older-than", "90d", "--dry-run")
+
+    assert run.exit_code == ExitCode.OK, run.stderr
+    assert run.stdout.startswith("retention: would delete 2 threads, 21 steps")
+    assert await snapshot(history_layer) == before
+
+
+async def test_retention_deletes_and_says_what_it_deleted(
+    history_layer: MongoDataLayer, mongo_layer_command: RunCommand
+) -> None:
+    await age_threads(history_layer, ["a-long", "b-chat"], days=100)
+    before = await snapshot(history_layer)
+
+    run = await mongo_layer_command("retention", "--older-than", "90d", "--batch-size", "1")
+
+    assert run.exit_code == ExitCode.OK, run.stderr
+    assert "retention: deleted 2 threads" in run.stdout
+    assert "retention: 1/2 threads" in run.stderr  # one plain progress line per batch
+    assert await snapshot(history_layer) == await without_threads(
+        history_layer, before, {"a-long", "b-chat"}
+    )
+
+
+async def test_erase_user_prints_counts(
+    history_layer: MongoDataLayer, mongo_layer_command: RunCommand
+) -> None:
+    run = await mongo_layer_command("erase-user", "bob")
+    again = await mongo_layer_command("erase-user", "bob")
+
+    assert run.stdout.strip() == (
+        "erase-user: erased user 'bob' and 1 thread, 1 step (0 overflowed), 1 element,"
+        " 1 file (11 B), 1 rating"
+    )
+    assert again.exit_code == ExitCode.OK
+    assert "no user 'bob' is stored; nothing to erase" in again.stdout
+    assert await history_layer.get_user("bob") is None
