@@ -1,12 +1,15 @@
 """Option values of the command line that click has no type for."""
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+Decorated = TypeVar("Decorated", bound=Callable[..., Any])
+
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -33,7 +36,7 @@ def format_duration(duration: timedelta) -> str:
     return f"{seconds}s"
 
 
-def dry_run_option(what: str) -> Any:
+def dry_run_option(what: str) -> Callable[[Decorated], Decorated]:
     """`--dry-run` of a destructive subcommand: `what` it would do is reported, not done."""
     return click.option(
         "--dry-run", is_flag=True, help=f"Report what would be {what}; change nothing."
