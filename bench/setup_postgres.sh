@@ -6,6 +6,7 @@
 #                                        # prints the DSN as its last line
 #   bash bench/setup_postgres.sh stop    # stop the cluster (its files stay for the next run)
 #   bash bench/setup_postgres.sh dsn     # print the DSN
+#   bash bench/setup_postgres.sh install # only install Debian's postgresql if missing (CI)
 #
 # BENCH_PG_PORT picks the port (default 54329). Root cannot run postgres, so as root the
 # server and its tools run as the `postgres` user, which owns the cluster folder. That user
@@ -104,9 +105,10 @@ case "${1:-start}" in
         echo "$DSN"
         ;;
     stop) stop_server ;;
+    install) install_if_missing ;;
     dsn) echo "$DSN" ;;
     *)
-        echo "usage: $0 start|stop|dsn" >&2
+        echo "usage: $0 start|stop|dsn|install" >&2
         exit 2
         ;;
 esac

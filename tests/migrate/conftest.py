@@ -1,0 +1,174 @@
+"""Source databases for migration tests: SQLite for SQLAlchemyDataLayer (always), and
+PostgreSQL for ChainlitDataLayer, installed and started by bench/setup_postgres.sh (tests
+marked `postgres` skip where it cannot run)."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from chainlit.data.base import BaseDataLayer
+from chainlit.data.chainlit_data_layer import ChainlitDataLayer
+from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.local_storage import LocalStorageClient
+from mongo_layer.embedded import free_port
+from mongo_layer.migrate.sources import sqlalchemy_url
+from mongo_layer.migrate.verify import enter_chainlit_context
+
+from .history import History, write_history
+
+ROOT = Path(__file__).resolve().parents[2]
+SETUP_POSTGRES = ROOT / "bench" / "setup_postgres.sh"
+SQLALCHEMY_SCHEMA = Path(__file__).with_name("sqlalchemy_schema.sql")
+# The database setup_postgres.sh loads ChainlitDataLayer's schema into; each test copies it.
+SCHEMA_DATABASE = "chainlit_bench"
+POSTGRES_MISSING = (
+    "PostgreSQL is missing and could not be installed or started here ({0}); the SQLite tests"
+    " (SQLAlchemyDataLayer) cover the same migration behaviour"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL cluster of this test session, with ChainlitDataLayer's schema in
+    `chainlit_bench`; yields the DSN of its server without a database name."""
+    folder = Path(tempfile.mkdtemp(prefix="mongo-layer-migrate-pg-"))
+    folder.chmod(0o755)  # as root the server runs as `postgres`, which must reach the cluster
+    port = free_port()
+    environment = os.environ | {"BENCH_PG_PORT": str(port), "BENCH_PG_DIR": str(folder / "pg")}
+    try:
+        subprocess.run(
+            ["bash", str(SETUP_POSTGRES), "start"],
+            env=environment,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        reason = getattr(error, "stderr", None) or str(error)
+        pytest.skip(POSTGRES_MISSING.format(str(reason).strip().splitlines()[-1][:200]))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            ["bash", str(SETUP_POSTGRES), "stop"],
+            env=environment,
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+async def postgres_dsn(postgres_server: str) -> AsyncIterator[str]:
+    """A fresh database with ChainlitDataLayer's schema, dropped after the test."""
+    name = f"migrate_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(f"{postgres_server}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{SCHEMA_DATABASE}"')
+        yield f"{postgres_server}/{name}"
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path: Path) -> str:
+    """An SQLite database with SQLAlchemyDataLayer's documented schema."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'chainlit.db'}"
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        for statement in SQLALCHEMY_SCHEMA.read_text().split(";"):
+            if statement.strip():
+                await connection.exec_driver_sql(statement)
+    await engine.dispose()
+    return url
+
+
+@pytest.fixture
+def files_folder(tmp_path: Path) -> Path:
+    """Where the source app's storage client keeps element files."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    return folder
+
+
+# Rows Chainlit's layers never write but a database can hold: a step whose thread is gone
+# and a thread without a user.
+BROKEN_ROWS = {
+    "sqlalchemy": [
+        """INSERT INTO steps (id, name, type, "threadId", streaming, "createdAt")
+           VALUES ('lost-step', 'x', 'run', 'no-such-thread', 0, '2024-05-01T10:00:00Z')""",
+        """INSERT INTO threads (id, "createdAt", name, metadata)
+           VALUES ('ownerless', '2024-05-01T10:00:00Z', 'nobody''s', '{}')""",
+    ],
+    "chainlit": [
+        """INSERT INTO "Step" (id, type, metadata, "startTime", "endTime")
+           VALUES ('lost-step', 'run', '{}', now(), now())""",
+        """INSERT INTO "Thread" (id, name, metadata) VALUES ('ownerless', 'nobody''s', '{}')""",
+    ],
+}
+
+
+@dataclass
+class ChainlitDatabase:
+    """The database of one of Chainlit's SQL layers, with its element files in `files`."""
+
+    layer: str
+    url: str
+    files: Path
+
+    def chainlit_layer(self) -> BaseDataLayer:
+        storage = LocalStorageClient(self.files)
+        if self.layer == "chainlit":
+            return ChainlitDataLayer(self.url, storage_client=storage)
+        return SQLAlchemyDataLayer(self.url, storage_provider=storage)
+
+    async def write_history(self) -> History:
+        """History written the way an app on this layer writes it: through the layer."""
+        enter_chainlit_context()
+        chainlit = self.chainlit_layer()
+        try:
+            return await write_history(chainlit)
+        finally:
+            await chainlit.close()
+
+    async def execute(self, *statements: str) -> None:
+        engine = create_async_engine(sqlalchemy_url(self.url))
+        try:
+            async with engine.begin() as connection:
+                for statement in statements:
+                    await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    async def add_broken_rows(self) -> None:
+        await self.execute(*BROKEN_ROWS[self.layer])
+
+
+@pytest.fixture(
+    params=["sqlalchemy", pytest.param("chainlit", marks=pytest.mark.postgres)],
+    ids=["sqlalchemy-sqlite", "chainlit-postgres"],
+)
+def chainlit_database(request: pytest.FixtureRequest, files_folder: Path) -> ChainlitDatabase:
+    """SQLAlchemyDataLayer's database on SQLite, and ChainlitDataLayer's on PostgreSQL."""
+    if request.param == "chainlit":
+        return ChainlitDatabase("chainlit", request.getfixturevalue("postgres_dsn"), files_folder)
+    return ChainlitDatabase("sqlalchemy", request.getfixturevalue("sqlite_url"), files_folder)
+
+
+@pytest.fixture
+def postgres_database(postgres_dsn: str, files_folder: Path) -> ChainlitDatabase:
+    return ChainlitDatabase("chainlit", postgres_dsn, files_folder)

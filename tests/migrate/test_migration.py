@@ -1,0 +1,112 @@
+"""Migrating a Chainlit app's history, written by Chainlit's own layer, from each of
+Chainlit's SQL layers: SQLAlchemyDataLayer on SQLite and ChainlitDataLayer on PostgreSQL."""
+
+import pytest
+
+from mongo_layer import MongoDataLayer
+from mongo_layer.migrate import TableCounts, open_source
+
+from .checks import assert_history_migrated, migrate
+from .conftest import ChainlitDatabase
+
+WRITTEN = TableCounts(users=2, threads=4, steps=16, elements=4, feedback=4)
+
+
+async def test_history_migrates_and_verifies(
+    chainlit_database: ChainlitDatabase, layer: MongoDataLayer
+) -> None:
+    history = await chainlit_database.write_history()
+
+    report = await migrate(
+        chainlit_database.url, layer, files_root=chainlit_database.files, verify=True
+    )
+
+    assert report.broken == []
+    assert report.differences == []
+    assert (report.found, report.migrated) == (WRITTEN, WRITTEN)
+    assert (report.verified_threads, report.files_copied) == (4, 4)
+    await assert_history_migrated(layer, history)
+
+
+async def test_a_second_run_changes_nothing(
+    chainlit_database: ChainlitDatabase, layer: MongoDataLayer
+) -> None:
+    await chainlit_database.write_history()
+    await migrate(chainlit_database.url, layer, files_root=chainlit_database.files)
+    documents = await layer.threads.collection.find({}).to_list(None)
+
+    again = await migrate(chainlit_database.url, layer, files_root=chainlit_database.files)
+
+    assert (again.threads_unchanged, again.files_copied) == (4, 0)
+    assert await layer.threads.collection.find({}).to_list(None) == documents
+    assert await layer.files.files.count_documents({}) == 4
+
+
+async def test_a_dry_run_counts_and_writes_nothing(
+    chainlit_database: ChainlitDatabase, layer: MongoDataLayer
+) -> None:
+    await chainlit_database.write_history()
+
+    report = await migrate(chainlit_database.url, None)
+
+    assert report.dry_run
+    assert (report.found, report.migrated) == (WRITTEN, TableCounts())
+    assert await layer.threads.collection.count_documents({}) == 0
+
+
+async def test_linked_files_keep_their_url_and_nothing_is_fetched(
+    chainlit_database: ChainlitDatabase, layer: MongoDataLayer
+) -> None:
+    history = await chainlit_database.write_history()
+
+    report = await migrate(chainlit_database.url, layer, files="link", verify=True)
+
+    assert (report.files_copied, report.differences) == (0, [])
+    assert await layer.files.files.count_documents({}) == 0
+    for thread_id in history.thread_ids:
+        thread = await layer.get_thread(thread_id)
+        assert thread is not None
+        for element in thread["elements"] or []:
+            assert element.get("objectKey")
+
+
+async def test_broken_rows_are_reported_and_everything_else_migrates(
+    chainlit_database: ChainlitDatabase, layer: MongoDataLayer
+) -> None:
+    history = await chainlit_database.write_history()
+    await chainlit_database.add_broken_rows()
+    gone = next(iter(history.files))
+    for path in chainlit_database.files.rglob("*"):
+        if path.is_file() and gone in path.parts:
+            path.unlink()
+
+    report = await migrate(
+        chainlit_database.url, layer, files_root=chainlit_database.files, verify=True
+    )
+
+    problems = {(row.table, row.id): row.problem for row in report.broken}
+    assert set(problems) == {("steps", "lost-step"), ("threads", "ownerless"), ("elements", gone)}
+    assert "could not be fetched" in problems[("elements", gone)]
+    assert "does not exist" in problems[("steps", "lost-step")]
+    assert report.differences == []
+    assert (report.migrated.threads, report.files_copied) == (5, 3)
+    for thread_id in history.thread_ids:
+        thread = await layer.get_thread(thread_id)
+        assert thread is not None
+        assert len(thread["steps"]) == 4
+        for element in thread["elements"] or []:
+            if element["id"] != gone:
+                assert element["url"] == layer.file_url(thread_id, element["id"])
+
+
+@pytest.mark.parametrize(
+    ("url", "layer_name"),
+    [
+        ("sqlite:///chainlit.db", "sqlalchemy"),
+        ("sqlite+aiosqlite:///chainlit.db", "sqlalchemy"),
+        ("postgresql+asyncpg://db/chainlit", "sqlalchemy"),
+        ("postgresql://db/chainlit", "chainlit"),
+    ],
+)
+def test_the_url_names_the_layer_unless_told(url: str, layer_name: str) -> None:
+    assert open_source(url).layer == layer_name
