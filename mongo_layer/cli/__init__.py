@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from ..settings import MongoLayerSettings, environment_variable
 from .erase_user import erase_user
+from .migrate import migrate
 from .prune import prune
 from .retention import retention
 from .runtime import DatabaseTarget, OperatorGroup
@@ -102,3 +103,4 @@ main.add_command(stats)
 main.add_command(prune)
 main.add_command(retention)
 main.add_command(erase_user)
+main.add_command(migrate)

@@ -11,8 +11,12 @@ def default_layer(url: str) -> SourceLayer:
     return "sqlalchemy" if url.startswith(SQLALCHEMY_SCHEMES) else "chainlit"
 
 
-def open_source(url: str, layer: SourceLayer | None = None) -> Source:
+def open_source(url: str, layer: str | None = None) -> Source:
+    """The source at `url`, written by `layer` ("chainlit" or "sqlalchemy"; by default the
+    one the URL suggests)."""
     layer = layer or default_layer(url)
+    if layer not in ("chainlit", "sqlalchemy"):
+        raise ValueError(f"layer must be 'chainlit' or 'sqlalchemy', got {layer!r}")
     if layer == "chainlit":
         from .postgres import ChainlitPostgresSource
 

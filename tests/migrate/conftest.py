@@ -172,3 +172,8 @@ def chainlit_database(request: pytest.FixtureRequest, files_folder: Path) -> Cha
 @pytest.fixture
 def postgres_database(postgres_dsn: str, files_folder: Path) -> ChainlitDatabase:
     return ChainlitDatabase("chainlit", postgres_dsn, files_folder)
+
+
+@pytest.fixture
+def sqlite_database(sqlite_url: str, files_folder: Path) -> ChainlitDatabase:
+    return ChainlitDatabase("sqlalchemy", sqlite_url, files_folder)

@@ -1,0 +1,86 @@
+"""`mongo-layer migrate` on SQLAlchemyDataLayer's SQLite database (the library behind it is
+tested on both sources in test_migration.py)."""
+
+import json
+from collections.abc import Awaitable, Callable
+
+from chainlit.element import File
+from conftest import CommandRun
+
+from mongo_layer import MongoDataLayer
+
+from .conftest import ChainlitDatabase
+
+Command = Callable[..., Awaitable[CommandRun]]
+
+
+async def test_migrate_copies_files_verifies_and_reports_per_table(
+    sqlite_database: ChainlitDatabase, mongo_layer_command: Command, layer: MongoDataLayer
+) -> None:
+    await sqlite_database.write_history()
+
+    run = await mongo_layer_command(
+        "migrate",
+        "--from",
+        sqlite_database.url,
+        "--files-root",
+        str(sqlite_database.files),
+        "--verify",
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert "verify: 4 threads compared, 0 differences" in run.stdout
+    assert "files copied into GridFS: 4" in run.stdout
+    for line in ("users", "threads", "steps", "elements", "feedback"):
+        assert line in run.stdout
+    assert await layer.files.files.count_documents({}) == 4
+
+
+async def test_migrate_json_report(
+    sqlite_database: ChainlitDatabase, mongo_layer_command: Command
+) -> None:
+    await sqlite_database.write_history()
+
+    run = await mongo_layer_command(
+        "migrate", "--from", sqlite_database.url, "--files", "link", "--json"
+    )
+
+    report = json.loads(run.stdout)
+    assert run.exit_code == 0
+    assert report["migrated"] == {
+        "users": 2,
+        "threads": 4,
+        "steps": 16,
+        "elements": 4,
+        "feedback": 4,
+    }
+    assert (report["layer"], report["files"], report["broken"]) == ("sqlalchemy", "link", [])
+
+
+async def test_a_dry_run_changes_nothing(
+    sqlite_database: ChainlitDatabase, mongo_layer_command: Command, layer: MongoDataLayer
+) -> None:
+    await sqlite_database.write_history()
+
+    run = await mongo_layer_command("migrate", "--from", sqlite_database.url, "--dry-run")
+
+    assert run.exit_code == 0
+    assert "would migrate" in run.stdout
+    assert await layer.threads.collection.count_documents({}) == 0
+
+
+async def test_differences_found_by_verify_fail_the_command(
+    sqlite_database: ChainlitDatabase, mongo_layer_command: Command, layer: MongoDataLayer
+) -> None:
+    history = await sqlite_database.write_history()
+    taken = next(iter(history.files))
+    await layer.create_element(File(id=taken, name="x", content=b"x", thread_id="another"))
+
+    run = await mongo_layer_command(
+        "migrate", "--from", sqlite_database.url, "--files", "link", "--verify"
+    )
+
+    assert run.exit_code == 1
+    assert "broken row: threads" in run.stdout
+    assert f"element {taken}" in run.stdout
+    assert "verify: 1 difference found" in run.stderr
