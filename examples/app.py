@@ -31,6 +31,30 @@ DATA_DIR = Path(
     os.environ.get("EXAMPLE_DATA_DIR") or Path(__file__).resolve().parent / ".data"
 ).resolve()
 DEMO_USERS = {"alice": "alice-password", "bob": "bob-password"}
+WELCOME = (
+    "**Everything here is kept in MongoDB.** Chat, attach files, rate answers, then restart"
+    " the app and reopen the thread from the sidebar: it is all still there."
+)
+# Starter label, the message it sends, and what the answer adds to show what is kept.
+STARTERS = [
+    ("Keep a file", "Keep a file for me"),
+    ("Show your steps", "Show me your steps"),
+    ("Rate an answer", "Give me an answer to rate"),
+]
+STARTER_HINTS = {
+    "Keep a file for me": (
+        "Attach a file with the paperclip (text, Markdown, CSV, JSON, PDF or an image) and"
+        " send it: it is stored in GridFS with this thread and downloads again after a restart."
+    ),
+    "Show me your steps": (
+        "Open “Used Plan” above this answer: the plan and its two nested steps are stored"
+        " with the thread, inputs and outputs alike."
+    ),
+    "Give me an answer to rate": (
+        "Rate this answer with the thumbs below it: the rating and its comment are stored"
+        " as feedback and are back when you reopen the thread."
+    ),
+}
 embedded_server: AppDataServer | None = None
 
 
@@ -98,6 +122,17 @@ async def log_in(username: str, password: str) -> cl.User | None:
     return cl.User(identifier=username, display_name=username.title())
 
 
+@cl.set_chat_profiles
+async def chat_profiles(user: cl.User | None) -> list[cl.ChatProfile]:
+    # One profile shows no picker; Chainlit shows its icon and description on the home screen.
+    return [cl.ChatProfile(name="Memory", icon="/public/memory.svg", markdown_description=WELCOME)]
+
+
+@cl.set_starters
+async def starters(user: cl.User | None) -> list[cl.Starter]:
+    return [cl.Starter(label=label, message=message) for label, message in STARTERS]
+
+
 @cl.on_chat_resume
 async def resume(thread: ThreadDict) -> None:
     asked = [s for s in thread["steps"] if s.get("type") == "user_message"]
@@ -110,12 +145,13 @@ async def answer(message: cl.Message) -> None:
     cl.user_session.set("questions", questions)
     uploads = [e for e in message.elements if e.path]
 
-    async with cl.Step(name="Plan", type="run") as plan:
+    # The inputs are plain text: shown as text, not in Chainlit's default "json" box.
+    async with cl.Step(name="Plan", type="run", show_input="text") as plan:
         plan.input = message.content
-        async with cl.Step(name="Recall", type="retrieval") as recall:
+        async with cl.Step(name="Recall", type="retrieval", show_input="text") as recall:
             recall.input = "earlier questions in this thread"
             recall.output = f"{questions - 1} earlier question(s)"
-        async with cl.Step(name="Read attachments", type="tool") as reading:
+        async with cl.Step(name="Read attachments", type="tool", show_input=False) as reading:
             reading.output = describe_uploads(uploads)
         plan.output = f"Answer question {questions} and write notes."
 
@@ -128,6 +164,8 @@ async def answer(message: cl.Message) -> None:
     reply = f"Answer {questions}: you said “{message.content}”."
     if uploads:
         reply += " " + describe_uploads(uploads)
+    if message.content in STARTER_HINTS:
+        reply += "\n\n" + STARTER_HINTS[message.content]
     await cl.Message(content=reply, elements=[notes]).send()
 
 

@@ -3,6 +3,6 @@
 # Uses MONGODB_URI when set, otherwise an embedded SecantusDB server under examples/.data/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --example
 cd examples
 exec ../.venv/bin/chainlit run app.py --host 127.0.0.1 --port "${PORT:-8000}" --headless "$@"

@@ -65,11 +65,18 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, animations="disabled")
 
 
-def logged_in_page(browser: Browser, app: ExampleApp, user: str) -> tuple[BrowserContext, Page]:
+def logged_in_page(
+    browser: Browser, app: ExampleApp, user: str, login_screenshot: str | None = None
+) -> tuple[BrowserContext, Page]:
     context = browser.new_context(base_url=app.url, viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.goto("/login")
+    # The demo users are names, not e-mail addresses: the form asks for a username.
+    expect(page.get_by_text("Username", exact=True)).to_be_visible()
+    expect(page.locator("#email")).to_have_attribute("placeholder", "alice or bob")
+    if login_screenshot:
+        screenshot(page, login_screenshot)
     page.fill("#email", user)
     page.fill("#password", PASSWORDS[user])
     with session_connected(page):
@@ -126,8 +133,13 @@ def test_a_conversation_survives_a_restart_stays_private_and_can_be_deleted(
     upload = tmp_path / "field-notes.txt"
     upload.write_bytes(b"Observed 3 herons at dawn.\n" + hashlib.sha256(b"e2e").digest())
 
-    # Alice chats: a file with her first message, a second message, a thumbs-up.
-    alice, page = logged_in_page(browser, example_app, "alice")
+    # Alice is welcomed with starters, then chats: a file with her first message, a second
+    # message, a thumbs-up.
+    alice, page = logged_in_page(browser, example_app, "alice", login_screenshot="00-login")
+    expect(page.get_by_text("Everything here is kept in MongoDB.")).to_be_visible()
+    for starter in ("keep-a-file", "show-your-steps", "rate-an-answer"):
+        expect(page.locator(f"#starter-{starter}")).to_be_visible()
+    screenshot(page, "01-welcome-and-starters")
     with page.expect_response(lambda r: "/project/file" in r.url) as upload_response:
         page.set_input_files("#upload-button-input", str(upload))
     assert upload_response.value.ok
@@ -141,7 +153,15 @@ def test_a_conversation_survives_a_restart_stays_private_and_can_be_deleted(
     expect(page.locator(".positive-feedback-on")).to_have_count(1)
     thread_link = page.locator("#thread-history [id^='thread-']").filter(has_text="herons")
     thread_id = str(thread_link.get_attribute("id")).removeprefix("thread-")
-    screenshot(page, "01-alice-chatted")
+
+    # A newer thread comes first in the sidebar.
+    with session_connected(page):
+        page.click("#new-chat-button")
+    send(page, "Any owls nearby?", "you said “Any owls nearby?”")
+    owls_link = page.locator("#thread-history [id^='thread-']").filter(has_text="owls")
+    owls_id = str(owls_link.get_attribute("id")).removeprefix("thread-")
+    expect(page.locator("#thread-history [id^='thread-']").first).to_have_id(f"thread-{owls_id}")
+    screenshot(page, "02-alice-chatted")
 
     eventually(
         lambda: (
@@ -173,7 +193,7 @@ def test_a_conversation_survives_a_restart_stays_private_and_can_be_deleted(
     expect(page.get_by_text("Used Recall").first).to_be_visible()
     expect(page.get_by_text("Used Read attachments").first).to_be_visible()
     expect(page.get_by_text("Answer question 1 and write notes.")).to_be_visible()
-    screenshot(page, "02-alice-after-restart")
+    screenshot(page, "03-alice-after-restart")
 
     thread = page.request.get(f"/project/thread/{thread_id}").json()
     [uploaded] = [e for e in thread["elements"] if e["name"] == "field-notes.txt"]
@@ -193,9 +213,9 @@ def test_a_conversation_survives_a_restart_stays_private_and_can_be_deleted(
         lambda: len(steps_of_type(thread_document(database, thread_id), "user_message")) == 3,
         "the third message is appended to the same thread",
     )
-    assert database.threads.count_documents({}) == 1
+    assert database.threads.count_documents({}) == 2
     expect(page.get_by_text("Answer 1: you said “Where do herons nest?”")).to_be_attached()
-    screenshot(page, "03-alice-resumed")
+    screenshot(page, "04-alice-resumed")
 
     # Bob sees none of it, and is refused the thread and its file.
     bob, bob_page = logged_in_page(browser, example_app, "bob")
@@ -207,7 +227,14 @@ def test_a_conversation_survives_a_restart_stays_private_and_can_be_deleted(
     assert bob_page.request.get(f"/project/thread/{thread_id}").status in DENIED
     assert bob_page.request.get(uploaded["url"]).status in DENIED
     assert bob_page.request.get(notes_url).status in DENIED
-    screenshot(bob_page, "04-bob-sees-nothing")
+    bob_page.click("#starter-rate-an-answer")
+    expect(bob_page.get_by_text("Rate this answer with the thumbs below it")).to_be_visible()
+    screenshot(bob_page, "06-bob-sees-nothing-of-alice")
+    # Her thread's URL: Chainlit's server answers 401, and Chainlit's page says only this.
+    bob_page.goto(f"/thread/{thread_id}")
+    expect(bob_page.get_by_text("Could not reach the server")).to_be_visible()
+    expect(bob_page.get_by_text("Where do herons nest?")).to_have_count(0)
+    screenshot(bob_page, "07-bob-opens-alices-thread-url")
     bob.close()
 
     # Alice deletes the thread: gone from the sidebar, the database and GridFS.
@@ -221,10 +248,11 @@ def test_a_conversation_survives_a_restart_stays_private_and_can_be_deleted(
     assert page.request.get(uploaded["url"]).status == 404
     page.goto("/")
     expect(page.locator("#chat-input")).to_be_visible()
-    expect(page.get_by_text("No threads found")).to_be_visible()
+    expect(page.locator(f"#thread-{owls_id}")).to_be_visible()
+    expect(page.locator(f"#thread-{thread_id}")).to_have_count(0)
     # Leaving the page disconnects the old session, and Chainlit then writes the session's
     # metadata to its thread: that write must not bring the thread back (a metadata-only
     # update never creates one; test_threads.py proves it without a race).
     assert thread_document(database, thread_id) == {}
-    screenshot(page, "05-alice-deleted-thread")
+    screenshot(page, "08-alice-deleted-thread")
     alice.close()
