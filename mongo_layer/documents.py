@@ -118,6 +118,19 @@ def thread_from_document(
     }
 
 
+def sidebar_thread_from_document(
+    document: Mapping[str, Any], user_identifier: str | None
+) -> ThreadDict:
+    """A thread as the sidebar lists it: no steps or elements, and its last activity as
+    `createdAt`. Chainlit's sidebar sorts and groups its threads by `createdAt` alone (its own
+    data layer reports `updatedAt` there too), so only then does it show the order."""
+    thread = thread_from_document(document, user_identifier, [], [])
+    updated_at = document.get("updatedAt")
+    if isinstance(updated_at, datetime):
+        thread["createdAt"] = format_time(updated_at)
+    return thread
+
+
 def parse_metadata(metadata: object, thread_id: str) -> dict[str, Any]:
     if isinstance(metadata, str):
         try:

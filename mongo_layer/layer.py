@@ -35,6 +35,7 @@ from .documents import (
     restored_element_document,
     restored_user_document,
     same_feedback,
+    sidebar_thread_from_document,
     step_from_document,
     step_is_stored,
     step_to_document,
@@ -287,7 +288,7 @@ class MongoDataLayer(BaseDataLayer):
             user_id, limit + 1, search, filters.feedback, after
         )
         page = documents[:limit]
-        threads = [thread_from_document(d, first_or_none(d.get("author")), [], []) for d in page]
+        threads = [sidebar_thread_from_document(d, first_or_none(d.get("author"))) for d in page]
         return PaginatedResponse(
             PageInfo(
                 hasNextPage=len(documents) > limit,

@@ -1,11 +1,13 @@
 """The example app in a real browser: everything a user did survives a restart of the server,
-stays theirs alone, and goes away when they delete the thread.
+the thread last written in comes first in the sidebar, everything stays its user's alone, and
+goes away when they delete the thread.
 
 The app runs under `chainlit run` on 127.0.0.1 against the session's MongoDB-wire server
 (a fresh database); headless Debian chromium drives it. Screenshots go to test-artifacts/e2e/.
 """
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -118,6 +120,12 @@ def send(page: Page, text: str, answer: str) -> None:
     expect(page.get_by_text(answer)).to_be_visible()
 
 
+def sidebar_thread_ids(page: Page) -> list[str]:
+    """The ids of the threads in the sidebar, top first (other `thread-` ids name buttons)."""
+    ids = [str(e.get_attribute("id")) for e in page.locator("#thread-history [id]").all()]
+    return [i.removeprefix("thread-") for i in ids if re.fullmatch(r"thread-[0-9a-f-]{36}", i)]
+
+
 def thread_document(database: Any, thread_id: str) -> dict[str, Any]:
     found: dict[str, Any] = database.threads.find_one({"_id": thread_id}) or {}
     return found
@@ -207,7 +215,8 @@ def test_a_conversation_survives_a_restart_stays_private_and_can_be_deleted(
     plans = {s["id"] for s in thread["steps"] if s["name"] == "Plan"}
     assert len(nested) == 4 and all(s["parentId"] in plans for s in nested)
 
-    # Resuming continues the same thread.
+    # Resuming continues the same thread, and moves it to the top of the sidebar for good:
+    # after a reload too, it comes before the newer thread she did not write in.
     send(page, "Do they migrate?", "Answer 3: you said “Do they migrate?”")
     eventually(
         lambda: len(steps_of_type(thread_document(database, thread_id), "user_message")) == 3,
@@ -216,6 +225,11 @@ def test_a_conversation_survives_a_restart_stays_private_and_can_be_deleted(
     assert database.threads.count_documents({}) == 2
     expect(page.get_by_text("Answer 1: you said “Where do herons nest?”")).to_be_attached()
     screenshot(page, "04-alice-resumed")
+    with session_connected(page):
+        page.reload()
+    expect(page.locator(f"#thread-{owls_id}")).to_be_visible()
+    assert sidebar_thread_ids(page)[:2] == [thread_id, owls_id]
+    screenshot(page, "05-sidebar-last-activity-first")
 
     # Bob sees none of it, and is refused the thread and its file.
     bob, bob_page = logged_in_page(browser, example_app, "bob")

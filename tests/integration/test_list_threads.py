@@ -36,6 +36,22 @@ async def test_only_the_users_threads_are_listed_last_active_first(
     assert {t["userIdentifier"] for t in page.data} == {"alice"}
 
 
+async def test_listed_threads_show_their_last_activity_as_created_at(
+    layer: MongoDataLayer,
+) -> None:
+    """Chainlit's sidebar sorts and groups by `createdAt`; opening the thread still gives
+    the time it was created."""
+    alice = await user(layer)
+    await thread_of(layer, alice, "t1")
+    await active_at(layer, 1_700_000_000_000, "t1")
+
+    [listed] = (await sidebar(layer, alice.id)).data
+
+    assert listed["createdAt"] == "2023-11-14T22:13:20.000Z"
+    opened = await layer.get_thread("t1")
+    assert opened is not None and opened["createdAt"] != listed["createdAt"]
+
+
 @pytest.mark.parametrize("write", ["create_step", "update_step"])
 async def test_a_step_write_moves_its_thread_to_the_top(layer: MongoDataLayer, write: str) -> None:
     alice = await user(layer)
