@@ -9,16 +9,18 @@ finds fewer threads.
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from chainlit.user import PersistedUser
 from pydantic import BaseModel, computed_field
 
-from .connection import Document, aggregate
+from .connection import Document, aggregate, pages_by_id
+from .documents import UserDocument
 from .feedback import FeedbackStore
 from .files import FileStore
 from .overflow import OverflowStore
 from .threads import ThreadStore
 from .times import format_time
+from .users import UserStore
 
 
 @dataclass(frozen=True)
@@ -63,17 +65,15 @@ async def thread_batches(
     threads: ThreadStore, selection: ThreadSelection, batch_size: int
 ) -> AsyncIterator[list[ThreadActivity]]:
     """The selected threads, `batch_size` at a time, in id order."""
-    query = selection.query()
     projection = {"userId": 1, "createdAt": 1, "updatedAt": 1}
-    after: Any = None
-    while True:
-        page = query if after is None else {"$and": [query, {"_id": {"$gt": after}}]}
-        cursor = threads.collection.find(page, projection).sort("_id", 1).limit(batch_size)
-        found: list[Document] = await cursor.to_list(None)
-        if not found:
-            return
-        yield [thread_activity(document) for document in found]
-        after = found[-1]["_id"]
+    async for page in pages_by_id(threads.collection, selection.query(), batch_size, projection):
+        yield [thread_activity(document) for document in page]
+
+
+async def user_batches(users: UserStore, batch_size: int) -> AsyncIterator[list[PersistedUser]]:
+    """Every stored user, `batch_size` at a time, in id order."""
+    async for page in pages_by_id(users.collection, {}, batch_size):
+        yield [UserDocument.model_validate(user).to_persisted_user() for user in page]
 
 
 class ThreadContents(BaseModel):

@@ -5,7 +5,7 @@ Both drivers expose the same collection verbs; the two places they differ (wheth
 """
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -98,3 +98,28 @@ async def aggregate(collection: Any, pipeline: Sequence[Mapping[str, Any]]) -> l
         cursor = await cursor
     documents: list[Document] = await cursor.to_list(None)
     return documents
+
+
+async def pages_by_id(
+    collection: Any,
+    query: Mapping[str, Any],
+    batch_size: int,
+    projection: Mapping[str, Any] | None = None,
+) -> AsyncIterator[list[Document]]:
+    """The documents `query` matches, `batch_size` at a time in `_id` order, each page one
+    command that starts after the last id seen: documents deleted or added meanwhile never
+    make a page skip or repeat one, and no more than a page is held in memory."""
+    after: Any = None
+    while True:
+        page = dict(query)
+        if after is not None:
+            # Merged rather than `$and`-ed where possible: some servers (SecantusDB) use no
+            # index for an `$and`.
+            after_last = {"_id": {"$gt": after}}
+            page = page | after_last if "_id" not in page else {"$and": [page, after_last]}
+        cursor = collection.find(page, projection).sort("_id", 1).limit(batch_size)
+        found: list[Document] = await cursor.to_list(None)
+        if not found:
+            return
+        yield found
+        after = found[-1]["_id"]

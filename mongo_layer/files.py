@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from bson import Binary, ObjectId
 
-from .connection import Connection, Document, aggregate
+from .connection import Connection, Document, aggregate, pages_by_id
 from .documents import SCHEMA_VERSION
 from .errors import MongoLayerError
 from .times import utc_now
@@ -174,19 +174,13 @@ class FileStore:
             "uploadDate": {"$lt": utc_now() - grace},
             "metadata.kind": {"$in": [ELEMENT_FILE, STEP_FIELD_FILE]},
         }
-        after: ObjectId | None = None
-        while True:
-            page = query if after is None else query | {"_id": {"$gt": after}}
-            cursor = self.files.find(page, {"metadata.threadId": 1}).sort("_id", 1)
-            found = await cursor.limit(batch_size).to_list(None)
-            if not found:
-                return
+        projection = {"metadata.threadId": 1}
+        async for found in pages_by_id(self.files, query, batch_size, projection):
             by_thread: dict[str, list[ObjectId]] = {}
             for document in found:
                 thread_id = (document.get("metadata") or {}).get("threadId")
                 by_thread.setdefault(str(thread_id), []).append(document["_id"])
             yield by_thread
-            after = found[-1]["_id"]
 
     async def prune_chunks_without_file(self, dry_run: bool = False) -> int:
         """Delete chunks whose file document is gone (a crash mid-upload or mid-delete);

@@ -24,7 +24,7 @@ from chainlit.types import (
 )
 from chainlit.user import PersistedUser, User
 
-from .bulk import ContentStores, ThreadActivity, ThreadSelection, thread_batches
+from .bulk import ContentStores, ThreadActivity, ThreadSelection, thread_batches, user_batches
 from .connection import Connection, Document
 from .documents import (
     element_from_document,
@@ -43,7 +43,7 @@ from .documents import (
 )
 from .errors import ElementConflictError, MongoLayerError, StepNotFoundError
 from .feedback import FeedbackStore
-from .files import ElementFile, FileStore
+from .files import ElementFile, FileStore, StoredFile
 from .ids import as_id, as_optional_id
 from .indexes import ensure_indexes
 from .maintenance import prune_orphan_files
@@ -528,6 +528,24 @@ class MongoDataLayer(BaseDataLayer):
             selection = replace(selection, user_id=user.id)
         async for batch in thread_batches(self.threads, selection, batch_size):
             yield batch
+
+    async def user_batches(self, batch_size: int = 100) -> AsyncIterator[list[PersistedUser]]:
+        """Every stored user, `batch_size` at a time in id order."""
+        await self._ready()
+        async for batch in user_batches(self.users, batch_size):
+            yield batch
+
+    async def open_element_file(self, thread_id: str, element_id: str) -> StoredFile | None:
+        """The stored file of an element of this thread, to read in chunks (its `length`,
+        `name`, `mime` and `chunks()`); None when the element has no file here (it has
+        only a url) or is not an element of this thread."""
+        await self._ready()
+        thread_id = as_id(thread_id, "thread id")
+        element_id = as_id(element_id, f"element id in thread {thread_id!r}")
+        element = await self.threads.find_element(thread_id, element_id)
+        if element is None or element.get("fileId") is None:
+            return None
+        return await self.files.open(element["fileId"])
 
     async def build_debug_url(self) -> str:
         return ""
