@@ -6,6 +6,7 @@ def data_layer():
 """
 
 from .errors import (
+    ArchiveError,
     ElementConflictError,
     InvalidIdError,
     InvalidInputError,
@@ -15,12 +16,14 @@ from .errors import (
     ThreadNotFoundError,
     ThreadTooLargeError,
     UserConflictError,
+    UserNotFoundError,
 )
 from .layer import MongoDataLayer
 from .restore import RestoreSummary
 from .settings import MongoLayerSettings
 
 __all__ = [
+    "ArchiveError",
     "ElementConflictError",
     "InvalidIdError",
     "InvalidInputError",
@@ -33,4 +36,5 @@ __all__ = [
     "ThreadNotFoundError",
     "ThreadTooLargeError",
     "UserConflictError",
+    "UserNotFoundError",
 ]

@@ -35,3 +35,11 @@ class ThreadTooLargeError(MongoLayerError):
 
 class UserConflictError(MongoLayerError):
     """A restored user's identifier or id already belongs to a different stored user."""
+
+
+class ArchiveError(MongoLayerError):
+    """An archive cannot be written or read: not an archive, a newer version, cut off."""
+
+
+class UserNotFoundError(MongoLayerError, LookupError):
+    """No user with this identifier is stored."""

@@ -8,6 +8,7 @@ MONGODB_URI set, the suite runs against that server instead.
 import asyncio
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -101,9 +102,8 @@ def commands() -> CommandCounter:
     return CommandCounter()
 
 
-@pytest.fixture
-async def database_name(mongo_server: MongoServer, driver: str) -> AsyncIterator[str]:
-    """A fresh database for one test, dropped afterwards."""
+async def fresh_database(mongo_server: MongoServer, driver: str) -> AsyncIterator[str]:
+    """The name of a database no test used, dropped when the generator is closed."""
     name = f"test_{uuid.uuid4().hex[:12]}"
     yield name
     client = make_client(driver, mongo_server.uri)
@@ -111,6 +111,20 @@ async def database_name(mongo_server: MongoServer, driver: str) -> AsyncIterator
         await client.drop_database(name)
     finally:
         await close_client(client)
+
+
+@pytest.fixture
+async def database_name(mongo_server: MongoServer, driver: str) -> AsyncIterator[str]:
+    """A fresh database for one test, dropped afterwards."""
+    async for name in fresh_database(mongo_server, driver):
+        yield name
+
+
+@pytest.fixture
+async def other_database_name(mongo_server: MongoServer, driver: str) -> AsyncIterator[str]:
+    """A second fresh database for one test (an import's target), dropped afterwards."""
+    async for name in fresh_database(mongo_server, driver):
+        yield name
 
 
 @pytest.fixture
@@ -186,16 +200,41 @@ def mongo_layer_command(
     mongo_server: MongoServer, driver: str, database_name: str
 ) -> Callable[..., Awaitable[CommandRun]]:
     """Runs `mongo-layer ARGS` (click's CliRunner, in a worker thread so the command can
-    start its own event loop) on the test's server, database and driver."""
+    start its own event loop) on the test's server and driver, and the test's database
+    unless another is named."""
     from click.testing import CliRunner
 
     from mongo_layer.cli import main
 
-    async def run(*args: str, input: str | None = None) -> CommandRun:
-        connection = ["--uri", mongo_server.uri, "--database", database_name, "--driver", driver]
+    async def run(*args: str, input: str | None = None, database: str = "") -> CommandRun:
+        database = database or database_name
+        connection = ["--uri", mongo_server.uri, "--database", database, "--driver", driver]
         result = await asyncio.to_thread(
             CliRunner().invoke, main, [*connection, *args], input=input, catch_exceptions=False
         )
         return CommandRun(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+@pytest.fixture
+def mongo_layer_process(
+    mongo_server: MongoServer, driver: str, database_name: str, tmp_path: Path
+) -> Callable[..., Awaitable[CommandRun]]:
+    """Runs `python -m mongo_layer ARGS` as a real process (the installed entry point) on
+    the test's server, database and driver, in a scratch working directory."""
+
+    async def run(*args: str) -> CommandRun:
+        connection = ["--uri", mongo_server.uri, "--database", database_name, "--driver", driver]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "mongo_layer", *connection, *args),
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await process.communicate()
+        assert process.returncode is not None
+        return CommandRun(process.returncode, stdout.decode(), stderr.decode())
 
     return run

@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from ..settings import MongoLayerSettings, environment_variable
 from .erase_user import erase_user
+from .export import export
+from .import_archive import import_command
 from .migrate import migrate
 from .prune import prune
 from .retention import retention
@@ -103,4 +105,6 @@ main.add_command(stats)
 main.add_command(prune)
 main.add_command(retention)
 main.add_command(erase_user)
+main.add_command(export)
+main.add_command(import_command)
 main.add_command(migrate)

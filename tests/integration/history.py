@@ -50,22 +50,19 @@ async def fill_history(layer: MongoDataLayer) -> History:
             createdAt="2024-05-01T10:00:01.000Z",
         )
     )
-    await layer.create_step(
-        step(
-            "a-answer",
-            "a-chat",
-            parentId="a-q",
-            output="In colonies.",
-            showInput=False,
-            createdAt="2024-05-01T10:00:02.250Z",
-            generation={"model": "m", "a.b": 1},
-        )
+    answer = step(
+        "a-answer",
+        "a-chat",
+        parentId="a-q",
+        output="In colonies.",
+        showInput=False,
+        createdAt="2024-05-01T10:00:02.250Z",
+        generation={"model": "m", "a.b": 1},
     )
+    await layer.create_step(answer)
     await layer.upsert_feedback(Feedback(forId="a-answer", value=1, comment="good"))
-    await layer.set_step_favorite(
-        step("a-answer", "a-chat", parentId="a-q", output="In colonies."), True
-    )
-    await layer.create_element(file_element("a-chat", id="a-file", forId="a-answer"))
+    await layer.set_step_favorite(answer, True)
+    await layer.create_element(file_element("a-chat", id="a-file", for_id="a-answer"))
 
     await thread_of(layer, alice, "a-long", name="Long")
     for number in range(OVERFLOWING_STEPS):

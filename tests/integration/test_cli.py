@@ -1,14 +1,11 @@
 """The `mongo-layer` command: connection options, exit statuses, and `prune`."""
 
-import asyncio
 import json
-import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import CommandRun, MongoServer
+from conftest import CommandRun
 
 from mongo_layer import MongoDataLayer
 from mongo_layer.cli import main
@@ -89,20 +86,12 @@ def test_an_unreachable_server_fails_with_one_line_naming_it() -> None:
 
 
 async def test_python_dash_m_mongo_layer_runs_the_command(
-    mongo_server: MongoServer, database_name: str, driver: str, tmp_path: Path
+    mongo_layer_process: RunCommand,
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "mongo_layer", "--uri", mongo_server.uri, "--database", database_name),
-        *("--driver", driver, "prune", "--dry-run"),
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
+    run = await mongo_layer_process("prune", "--dry-run")
 
-    assert process.returncode == ExitCode.OK, stderr.decode()
-    assert stdout.decode().strip() == "prune: would remove 0 orphan files and chunk sets (grace 1h)"
+    assert run.exit_code == ExitCode.OK, run.stderr
+    assert run.stdout.strip() == "prune: would remove 0 orphan files and chunk sets (grace 1h)"
 
 
 @pytest.fixture
