@@ -47,7 +47,9 @@ def step_to_document(step: Mapping[str, Any]) -> Document:
             value = parse_time(value, f"step {step.get('id')!r} field {field}")
         elif field == "parentId":
             value = as_optional_id(value, f"parentId of step {step.get('id')!r}")
-        document[field] = escape_keys(value)
+        document[field] = escape_keys(
+            value, f"{field} of step {step.get('id')!r} in thread {step.get('threadId')!r}"
+        )
     document["id"] = as_id(step.get("id"), "step id")
     return document
 
@@ -149,8 +151,9 @@ ELEMENT_FIELDS_NOT_STORED = ("threadId", "path", "content")
 
 def element_to_document(element: Mapping[str, Any], element_id: str) -> Document:
     """An ElementDict as stored with its thread (the bytes go to GridFS, not here)."""
+    thread_id = element.get("threadId")
     document = {
-        field: escape_keys(value)
+        field: escape_keys(value, f"{field} of element {element_id!r} in thread {thread_id!r}")
         for field, value in element.items()
         if field not in ELEMENT_FIELDS_NOT_STORED and value is not None
     }
@@ -229,7 +232,8 @@ def restored_user_document(user: PersistedUser) -> UserDocument:
 
 def user_changes(user: User) -> Document:
     """What a login writes on an existing user: its metadata, and its display name if given."""
-    changes: Document = {"metadata": escape_keys(dict(user.metadata or {}))}
+    metadata = escape_keys(dict(user.metadata or {}), f"metadata of user {user.identifier!r}")
+    changes: Document = {"metadata": metadata}
     if user.display_name:
         changes["display_name"] = user.display_name
     return changes

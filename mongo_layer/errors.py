@@ -26,7 +26,7 @@ class ElementConflictError(MongoLayerError):
 
 
 class ThreadAccessError(MongoLayerError, PermissionError):
-    """A browser session tried to change an element of a thread other than its own."""
+    """A user or browser session tried to change a thread other than its own."""
 
 
 class ThreadTooLargeError(MongoLayerError):

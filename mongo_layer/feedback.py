@@ -1,44 +1,77 @@
-"""The feedback collection: one document per rated step, carrying the step's thread id."""
+"""The feedback collection: one document per rated step, keyed by the step's thread and id.
+
+A unique index on `(threadId, forId)` keeps one rating per step, and every single-document
+write names `threadId` (the collection's shard key) by equality.
+"""
 
 from typing import Any
 from uuid import uuid4
 
-from .connection import Document, find_one_and_upsert
+from .connection import Document, aggregate, find_one_and_upsert
 from .documents import SCHEMA_VERSION
+from .threads import with_author_identifier, with_thread_user_id
 from .times import utc_now
 
 
 class FeedbackStore:
-    def __init__(self, collection: Any) -> None:
+    def __init__(self, collection: Any, threads_collection: str, users_collection: str) -> None:
         self.collection = collection
+        self.threads_collection = threads_collection
+        self.users_collection = users_collection
 
     async def upsert(
         self,
-        feedback_id: str | None,
+        thread_id: str,
         step_id: str,
-        thread_id: str | None,
         value: int,
         comment: str | None,
+        new_id: str | None = None,
     ) -> str:
-        """Store the rating of a step and return its id. Without an id, the step's existing
-        feedback (if any) is updated, so a step never carries two ratings."""
-        query: Document = {"_id": feedback_id} if feedback_id else {"forId": step_id}
-        changes: Document = {"forId": step_id, "value": value, "comment": comment}
-        if thread_id is not None:
-            changes["threadId"] = thread_id
-        changes["updatedAt"] = utc_now()
+        """Store the rating of a step of a thread and return its id. A step's first rating
+        creates its document (with `new_id`, else a fresh id); any later one updates that
+        document, whatever id the caller believes it has."""
+        now = utc_now()
         update = {
-            "$set": changes,
-            "$setOnInsert": {"schemaVersion": SCHEMA_VERSION, "createdAt": utc_now()}
-            | ({} if feedback_id else {"_id": str(uuid4())}),
+            "$set": {"value": value, "comment": comment, "updatedAt": now},
+            "$setOnInsert": {
+                "_id": new_id or str(uuid4()),
+                "schemaVersion": SCHEMA_VERSION,
+                "createdAt": now,
+            },
         }
         stored = await find_one_and_upsert(
-            self.collection, query, update, f"feedback on step {step_id!r}", projection={"_id": 1}
+            self.collection,
+            {"threadId": thread_id, "forId": step_id},
+            update,
+            f"feedback on step {step_id!r} of thread {thread_id!r}",
+            projection={"_id": 1},
         )
         return str(stored["_id"])
 
+    async def find_with_author(self, feedback_id: str) -> Document | None:
+        """The feedback's thread id and `author` (the identifiers of that thread's user),
+        or None when there is no such feedback, in one command."""
+        found = await aggregate(
+            self.collection,
+            [
+                {"$match": {"_id": feedback_id}},
+                {"$limit": 1},
+                with_thread_user_id(self.threads_collection, "threadId"),
+                {"$unwind": {"path": "$thread", "preserveNullAndEmptyArrays": True}},
+                {"$project": {"threadId": 1, "userId": "$thread.userId"}},
+                *with_author_identifier(self.users_collection),
+            ],
+        )
+        return found[0] if found else None
+
     async def delete(self, feedback_id: str) -> bool:
-        result = await self.collection.delete_one({"_id": feedback_id})
+        """Delete a feedback knowing only its id. Its thread (the shard key) is unknown, so
+        this is a multi-document delete, which a sharded cluster sends to every shard."""
+        result = await self.collection.delete_many({"_id": feedback_id})
+        return bool(result.deleted_count)
+
+    async def delete_of_thread(self, feedback_id: str, thread_id: str | None) -> bool:
+        result = await self.collection.delete_one({"_id": feedback_id, "threadId": thread_id})
         return bool(result.deleted_count)
 
     async def delete_for_step(self, step_id: str) -> None:

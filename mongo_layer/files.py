@@ -21,38 +21,56 @@ logger = logging.getLogger("mongo_layer")
 
 CHUNK_BYTES = 255 * 1024  # GridFS's default chunk size
 CHUNKS_PER_INSERT = 16
+# Chunks fetched per round trip when a file is served: about 1 MB held at a time.
+CHUNKS_PER_READ = 4
 
 ELEMENT_FILE = "element"
 STEP_FIELD_FILE = "step-field"
 
 
 class StoredFile:
-    """An open GridFS file: its size, type and name, and its bytes as chunks."""
+    """A GridFS file's description (size, type, name) and a way to read its bytes."""
 
-    def __init__(self, grid_out: Any) -> None:
-        self.grid_out = grid_out
-        metadata = grid_out.metadata or {}
-        self.length: int = grid_out.length
-        self.name: str = metadata.get("name") or grid_out.filename or "file"
+    def __init__(self, document: Document, chunks: Any) -> None:
+        metadata = document.get("metadata") or {}
+        self.id = document["_id"]
+        self.length = int(document["length"])
+        self.chunk_size = int(document.get("chunkSize") or CHUNK_BYTES)
+        self.name: str = metadata.get("name") or document.get("filename") or "file"
         self.mime: str = metadata.get("mime") or "application/octet-stream"
         self.thread_id: str | None = metadata.get("threadId")
+        self._chunks = chunks
 
     async def chunks(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        """The bytes from `start` up to and including `end`, one GridFS chunk at a time."""
-        end = self.length - 1 if end is None else end
-        if start:
-            # PyMongo's async GridOut.seek is a coroutine; motor's is a plain method.
-            seeking = self.grid_out.seek(start)
-            if inspect.isawaitable(seeking):
-                await seeking
-        remaining = end - start + 1
-        while remaining > 0:
-            chunk: bytes = await self.grid_out.readchunk()
-            if not chunk:
-                break
-            chunk = chunk[:remaining]
-            remaining -= len(chunk)
-            yield chunk
+        """The bytes from `start` up to and including `end`, one GridFS chunk at a time.
+
+        The chunks are fetched a few per round trip: a download cursor's first batch
+        would otherwise bring up to 16 MB of the file into memory at once."""
+        end = self.length - 1 if end is None else min(end, self.length - 1)
+        if start > end:
+            return
+        first, last = start // self.chunk_size, end // self.chunk_size
+        cursor = (
+            self._chunks.find(
+                {"files_id": self.id, "n": {"$gte": first, "$lte": last}}, {"n": 1, "data": 1}
+            )
+            .sort("n", 1)
+            .batch_size(CHUNKS_PER_READ)
+        )
+        expected = first
+        try:
+            async for chunk in cursor:
+                if chunk["n"] != expected:
+                    break
+                offset = expected * self.chunk_size
+                yield bytes(chunk["data"])[max(0, start - offset) : end - offset + 1]
+                expected += 1
+        finally:
+            closing = cursor.close()
+            if inspect.isawaitable(closing):
+                await closing
+        if expected <= last:
+            raise MongoLayerError(f"GridFS file {self.id} is missing its chunk {expected}")
 
 
 @dataclass(frozen=True)
@@ -148,8 +166,12 @@ class FileStore:
         data: bytes = await stream.read()
         return data
 
-    async def open(self, file_id: ObjectId) -> StoredFile:
-        return StoredFile(await self.bucket.open_download_stream(file_id))
+    async def open(self, file_id: ObjectId | None) -> StoredFile | None:
+        """The stored file with this id, or None when there is none."""
+        if file_id is None:
+            return None
+        document = await self.files.find_one({"_id": file_id})
+        return None if document is None else StoredFile(document, self.chunks)
 
     async def delete_many(self, file_ids: list[ObjectId]) -> None:
         """Delete files by id: their descriptions first, then their chunks (a crash between

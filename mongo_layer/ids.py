@@ -24,3 +24,12 @@ def as_optional_id(value: object, what: str) -> str | None:
     if value is None or value == "":
         return None
     return as_id(value, what)
+
+
+def as_read_id(value: object) -> str | None:
+    """`value` as a string id to look up, or None when no stored id can equal it (empty,
+    or not a scalar): a read with such an id answers "not found" instead of raising."""
+    try:
+        return as_id(value, "id")
+    except InvalidIdError:
+        return None

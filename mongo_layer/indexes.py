@@ -53,7 +53,11 @@ async def ensure_indexes(connection: Connection, settings: MongoLayerSettings) -
     await database[settings.feedback_name].create_indexes(
         [
             IndexModel([("forId", ASCENDING)], name="step"),
-            IndexModel([("threadId", ASCENDING)], name="thread"),
+            # One rating per step, enforced by the server: two first ratings racing make one
+            # document. It starts with the shard key, as a sharded cluster requires.
+            IndexModel(
+                [("threadId", ASCENDING), ("forId", ASCENDING)], name="one_per_step", unique=True
+            ),
         ]
     )
     files = database[f"{settings.files_bucket_name}.files"]

@@ -24,6 +24,7 @@ from chainlit.types import (
 )
 from chainlit.user import PersistedUser, User
 
+from .access import context_user_identifier, may_change_thread
 from .bulk import ContentStores, ThreadActivity, ThreadSelection, thread_batches, user_batches
 from .connection import Connection, Document
 from .documents import (
@@ -41,10 +42,10 @@ from .documents import (
     step_to_document,
     thread_from_document,
 )
-from .errors import ElementConflictError, MongoLayerError, StepNotFoundError
+from .errors import ElementConflictError, MongoLayerError, StepNotFoundError, ThreadAccessError
 from .feedback import FeedbackStore
 from .files import ElementFile, FileStore, StoredFile
-from .ids import as_id, as_optional_id
+from .ids import as_id, as_optional_id, as_read_id
 from .indexes import ensure_indexes
 from .maintenance import prune_orphan_files
 from .overflow import OverflowStore
@@ -56,7 +57,7 @@ from .session_scope import element_thread_in_session_scope
 from .settings import MongoLayerSettings
 from .statistics import Statistics, collect_statistics
 from .steps import StepStore
-from .threads import ThreadStore
+from .threads import ThreadStore, search_text
 from .times import utc_now
 from .users import UserStore
 
@@ -77,6 +78,8 @@ class MongoDataLayer(BaseDataLayer):
 
     Give it a `uri` (the layer opens and closes its own client), or a `client` or
     `database` object of motor or PyMongo's async driver (the layer never closes those).
+    Inside a Chainlit server it mounts its file route and its guarded feedback routes on
+    Chainlit's app (turn either off with `mount_file_route` / `guard_feedback_routes`).
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class MongoDataLayer(BaseDataLayer):
         settings: MongoLayerSettings | None = None,
         driver: Literal["motor", "pymongo"] = "motor",
         mount_file_route: bool = True,
+        guard_feedback_routes: bool = True,
     ) -> None:
         settings = settings or MongoLayerSettings()
         if isinstance(database, str):
@@ -102,7 +106,9 @@ class MongoDataLayer(BaseDataLayer):
             collection(settings.threads_name), settings.users_name, settings.feedback_name
         )
         self.users = UserStore(collection(settings.users_name))
-        self.feedback = FeedbackStore(collection(settings.feedback_name))
+        self.feedback = FeedbackStore(
+            collection(settings.feedback_name), settings.threads_name, settings.users_name
+        )
         self.files = FileStore(self.connection, settings.files_bucket_name)
         self.overflow = OverflowStore(collection(settings.overflow_name), settings.threads_name)
         self.steps = StepStore(self.threads, self.overflow, self.files, settings)
@@ -113,6 +119,10 @@ class MongoDataLayer(BaseDataLayer):
             from .routes import mount_file_route_on_chainlit
 
             mount_file_route_on_chainlit(self)
+        if guard_feedback_routes:
+            from .feedback_routes import mount_feedback_routes_on_chainlit
+
+            mount_feedback_routes_on_chainlit(self)
 
     @classmethod
     def from_uri(cls, uri: str, database: str | None = None, **options: Any) -> "MongoDataLayer":
@@ -152,7 +162,8 @@ class MongoDataLayer(BaseDataLayer):
 
     async def get_user(self, identifier: str) -> PersistedUser | None:
         await self._ready()
-        return await self.users.get(as_id(identifier, "user identifier"))
+        lookup = as_read_id(identifier)
+        return None if lookup is None else await self.users.get(lookup)
 
     async def create_user(self, user: User) -> PersistedUser | None:
         await self._ready()
@@ -162,19 +173,75 @@ class MongoDataLayer(BaseDataLayer):
     # Feedback
 
     async def upsert_feedback(self, feedback: Feedback) -> str:
+        """Rate a step and return the feedback's id. Inside a Chainlit session, only a step
+        of the session user's own threads (see `rate_step`)."""
+        rated = await self.rate_step(feedback, context_user_identifier())
+        return str(rated.id)
+
+    async def rate_step(self, feedback: Feedback, user_identifier: str | None) -> Feedback:
+        """Rate the step `feedback.forId` on behalf of the user with this identifier (None:
+        on behalf of nobody, as app code outside a request) and return the feedback as
+        stored, with its id and its thread's id.
+
+        The thread is the one holding the step, never one the caller names: of the threads
+        holding a step with this id, one of the user's own (the one `feedback.threadId`
+        names, if it is among them). A step has one feedback: rating it again updates it,
+        whatever `feedback.id` says. Raises StepNotFoundError when no thread holds the step,
+        ThreadAccessError when only other users' threads do."""
         await self._ready()
         step_id = as_id(feedback.forId, "feedback forId")
         value = feedback_value(feedback)
-        thread_id = as_optional_id(feedback.threadId, f"threadId of feedback on step {step_id!r}")
-        if thread_id is None:
-            thread_id = await self.steps.thread_id_of(step_id)
+        named_thread = as_optional_id(feedback.threadId, f"threadId of feedback on {step_id!r}")
+        as_optional_id(feedback.id, f"id of feedback on step {step_id!r}")
         comment = None if feedback.comment is None else str(feedback.comment)
-        feedback_id = as_optional_id(feedback.id, f"id of feedback on step {step_id!r}")
-        return await self.feedback.upsert(feedback_id, step_id, thread_id, value, comment)
+        if comment is not None:
+            comment = comment[: self.settings.max_feedback_comment_length]
+        thread_id = await self._thread_to_rate(step_id, user_identifier, named_thread)
+        feedback_id = await self.feedback.upsert(thread_id, step_id, value, comment)
+        return Feedback(
+            forId=step_id, value=value, threadId=thread_id, id=feedback_id, comment=comment
+        )
+
+    async def _thread_to_rate(
+        self, step_id: str, user_identifier: str | None, named_thread: str | None
+    ) -> str:
+        holders = await self.steps.threads_holding(step_id)
+        if not holders:
+            raise StepNotFoundError(f"no thread holds step {step_id!r}, so it cannot be rated")
+        allowed = [thread for thread in holders if may_change_thread(thread, user_identifier)]
+        if not allowed:
+            raise ThreadAccessError(
+                f"user {user_identifier!r} may not rate step {step_id!r}: it belongs to"
+                " another user's thread"
+            )
+        named = [thread for thread in allowed if thread["_id"] == named_thread]
+        thread_id: str = (named or allowed)[0]["_id"]
+        return thread_id
 
     async def delete_feedback(self, feedback_id: str) -> bool:
+        """Delete a feedback; returns whether there was one. Inside a Chainlit session, only
+        a feedback on the session user's own threads (see `unrate_step`)."""
+        user_identifier = context_user_identifier()
+        if user_identifier is not None:
+            return await self.unrate_step(feedback_id, user_identifier)
         await self._ready()
         return await self.feedback.delete(as_id(feedback_id, "feedback id"))
+
+    async def unrate_step(self, feedback_id: str, user_identifier: str | None) -> bool:
+        """Delete a feedback on behalf of the user with this identifier (None: on behalf of
+        nobody); returns whether there was one. Raises ThreadAccessError when the feedback
+        rates a step of another user's thread."""
+        await self._ready()
+        feedback_id = as_id(feedback_id, "feedback id")
+        found = await self.feedback.find_with_author(feedback_id)
+        if found is None:
+            return False
+        if not may_change_thread(found, user_identifier):
+            raise ThreadAccessError(
+                f"user {user_identifier!r} may not delete feedback {feedback_id!r}: it rates"
+                f" a step of another user's thread"
+            )
+        return await self.feedback.delete_of_thread(feedback_id, found.get("threadId"))
 
     # Elements
 
@@ -200,11 +267,13 @@ class MongoDataLayer(BaseDataLayer):
 
     async def get_element(self, thread_id: str, element_id: str) -> "ElementDict | None":
         await self._ready()
-        thread_id = as_id(thread_id, "thread id")
-        document = await self.threads.find_element(thread_id, as_id(element_id, "element id"))
+        thread_lookup, element_lookup = as_read_id(thread_id), as_read_id(element_id)
+        if thread_lookup is None or element_lookup is None:
+            return None
+        document = await self.threads.find_element(thread_lookup, element_lookup)
         if document is None:
             return None
-        element: ElementDict = element_from_document(document, thread_id, self.file_url)
+        element: ElementDict = element_from_document(document, thread_lookup, self.file_url)
         return element
 
     @queued_until_user_message
@@ -254,11 +323,10 @@ class MongoDataLayer(BaseDataLayer):
 
     async def get_thread_author(self, thread_id: str) -> str:
         await self._ready()
-        try:
-            thread_id = as_id(thread_id, "thread id")
-        except TypeError:
+        lookup = as_read_id(thread_id)
+        if lookup is None:
             return ""
-        document = await self.threads.find_author(thread_id)
+        document = await self.threads.find_author(lookup)
         if not document or not document.get("author"):
             return ""
         identifier: str = document["author"][0]
@@ -278,12 +346,12 @@ class MongoDataLayer(BaseDataLayer):
         self, pagination: Pagination, filters: ThreadFilter
     ) -> PaginatedResponse[ThreadDict]:
         await self._ready()
-        if not filters.userId:
-            return PaginatedResponse(PageInfo(False, None, None), [])
-        user_id = as_id(filters.userId, "userId of the thread filter")
-        limit = max(1, min(int(pagination.first), MAX_PAGE_SIZE))
+        user_id = as_read_id(filters.userId)
         after = decode_cursor(pagination.cursor) if pagination.cursor else None
-        search = (filters.search or "")[: self.settings.max_search_length]
+        if user_id is None or (pagination.cursor and after is None):
+            return PaginatedResponse(PageInfo(False, None, None), [])
+        limit = max(1, min(int(pagination.first), MAX_PAGE_SIZE))
+        search = search_text(filters.search, self.settings.max_search_length)
         documents = await self.threads.list_for_user(
             user_id, limit + 1, search, filters.feedback, after
         )
@@ -300,10 +368,11 @@ class MongoDataLayer(BaseDataLayer):
 
     async def get_thread(self, thread_id: str) -> ThreadDict | None:
         await self._ready()
-        thread_id = as_id(thread_id, "thread id")
-        document = await self.threads.find_thread(thread_id)
+        lookup = as_read_id(thread_id)
+        document = None if lookup is None else await self.threads.find_thread(lookup)
         if document is None:
             return None
+        thread_id = document["_id"]
         feedback = feedback_by_step(document.get("feedback") or [])
         stored_steps = await self.steps.of_thread(document)
         steps = [step_from_document(s, thread_id, feedback.get(s["id"])) for s in stored_steps]
@@ -337,7 +406,10 @@ class MongoDataLayer(BaseDataLayer):
 
     async def get_favorite_steps(self, user_id: str) -> list["StepDict"]:
         await self._ready()
-        documents = await self.steps.favorites(as_id(user_id, "user id"))
+        lookup = as_read_id(user_id)
+        if lookup is None:
+            return []
+        documents = await self.steps.favorites(lookup)
         return [step_from_document(d["step"], d["_id"], None) for d in documents]
 
     # Restoring history from another layer (migration, import)
@@ -402,11 +474,11 @@ class MongoDataLayer(BaseDataLayer):
                     comment=given.get("comment"),
                 )
                 await self.feedback.upsert(
-                    feedback.id,
-                    feedback.forId,
                     thread_id,
+                    feedback.forId,
                     feedback_value(feedback),
                     feedback.comment,
+                    new_id=feedback.id,
                 )
                 summary.feedback_written += 1
 

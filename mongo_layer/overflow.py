@@ -11,7 +11,7 @@ from typing import Any
 from .connection import Document
 from .documents import SCHEMA_VERSION
 from .large_fields import FILE_ID_FIELDS
-from .threads import merged_with
+from .threads import merged_with, with_thread_user_id
 from .times import utc_now
 
 
@@ -56,10 +56,6 @@ class OverflowStore:
         found = await cursor.sort([("arrivedAt", 1), ("_id", 1)]).to_list(None)
         return [document["step"] for document in found]
 
-    async def thread_id_of_step(self, step_id: str) -> str | None:
-        found = await self.collection.find_one({"step.id": step_id}, {"threadId": 1})
-        return found["threadId"] if found else None
-
     async def remove_step(self, step_id: str) -> Document | None:
         """Delete an overflowed step; returns `{threadId, step}` as it was, or None."""
         found: Document | None = await self.collection.find_one_and_delete(
@@ -75,17 +71,20 @@ class OverflowStore:
         `{"_id": thread id, "step": ...}`, to a query on the threads collection."""
         stages: list[Document] = [
             {"$match": {"step.metadata.favorite": True}},
-            {
-                "$lookup": {
-                    "from": self.threads_collection,
-                    "localField": "threadId",
-                    "foreignField": "_id",
-                    "pipeline": [{"$project": {"userId": 1}}],
-                    "as": "thread",
-                }
-            },
+            with_thread_user_id(self.threads_collection, "threadId"),
             {"$match": {"thread.userId": user_id}},
             {"$project": {"_id": "$threadId", "step": 1}},
+        ]
+        return {"$unionWith": {"coll": self.collection.name, "pipeline": stages}}
+
+    def threads_holding_step_union(self, step_id: str) -> Document:
+        """A `$unionWith` adding, to a query on the threads collection, the threads whose
+        overflow holds the step, each as `{"_id": thread id, "userId": ...}`."""
+        stages: list[Document] = [
+            {"$match": {"step.id": step_id}},
+            with_thread_user_id(self.threads_collection, "threadId"),
+            {"$unwind": "$thread"},
+            {"$project": {"_id": "$threadId", "userId": "$thread.userId"}},
         ]
         return {"$unionWith": {"coll": self.collection.name, "pipeline": stages}}
 

@@ -1,22 +1,26 @@
-"""The HTTP route that serves element files from GridFS to the browser.
+"""The HTTP route that serves element files from GridFS to the browser, and how the
+layer's routes are mounted on Chainlit's app.
 
 Chainlit serves no bytes for persisted elements, so the layer mounts this route on
 Chainlit's own FastAPI app when it is created inside a Chainlit server. It authenticates
-with Chainlit's current-user dependency and serves a file to the thread's author, or to
-anyone when the thread is shared.
+with Chainlit's current-user dependency and serves a file to whoever may read the thread
+(see `access.may_read_thread`).
 """
 
 import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
+from .access import may_read_thread
 from .errors import InvalidIdError
+from .files import StoredFile
 from .ids import as_id
 
 if TYPE_CHECKING:
@@ -24,7 +28,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("mongo_layer")
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+# Positions longer than this are past the end of any file (and Python refuses to parse
+# integers of more than 4,300 digits).
+_MAX_POSITION_DIGITS = 18
 _MIME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$")
 FILE_ROUTE_NAME = "mongo_layer_element_file"
 DEFAULT_MIME = "application/octet-stream"
@@ -72,14 +79,14 @@ def parse_range(header: str | None, length: int) -> tuple[int, int] | None:
     match = _RANGE.match(header.strip())
     if not match or length == 0:
         return None
-    first, last = match.groups()
-    if not first and not last:
+    first, last = (position(digits, length) for digits in match.groups())
+    if first is None and last is None:
         return None
-    if not first:
-        start, end = max(0, length - int(last)), length - 1
+    if first is None:
+        start, end = max(0, length - (last or 0)), length - 1
     else:
-        start = int(first)
-        end = min(int(last), length - 1) if last else length - 1
+        start = first
+        end = length - 1 if last is None else min(last, length - 1)
     if start >= length or start > end:
         raise HTTPException(
             status_code=416, headers={"Content-Range": f"bytes */{length}"}, detail="bad range"
@@ -87,31 +94,15 @@ def parse_range(header: str | None, length: int) -> tuple[int, int] | None:
     return start, end
 
 
-async def may_read_thread(layer: "MongoDataLayer", thread_id: str, user: Any) -> bool:
-    """The thread's author may read it; anyone may when it is shared, or when the app's
-    `on_shared_thread_view` callback allows it."""
-    author = await layer.threads.find_author(thread_id)
-    if author is None:
-        return False
-    if user is not None and user.identifier in (author.get("author") or []):
-        return True
-    if (author.get("metadata") or {}).get("is_shared") is True:
-        return True
-    from chainlit.config import config
-
-    on_shared_thread_view = getattr(config.code, "on_shared_thread_view", None)
-    if on_shared_thread_view is None:
-        return False
-    thread = await layer.get_thread(thread_id)
-    try:
-        return bool(thread and await on_shared_thread_view(thread, user))
-    except Exception:
-        logger.exception("on_shared_thread_view failed for thread %r", thread_id)
-        return False
+def position(digits: str, length: int) -> int | None:
+    """A byte position of a `Range` header; a huge one reads as the end of the file."""
+    if not digits:
+        return None
+    return length if len(digits) > _MAX_POSITION_DIGITS else int(digits)
 
 
 def file_endpoint(layer: "MongoDataLayer") -> Any:
-    """The endpoint serving `GET .../{thread_id}/{element_id}` for `layer`."""
+    """The endpoint serving `GET` and `HEAD .../{thread_id}/{element_id}` for `layer`."""
     from chainlit.auth import get_current_user
 
     async def serve_element_file(
@@ -133,16 +124,20 @@ def file_endpoint(layer: "MongoDataLayer") -> Any:
                 HTTPException(status_code=401, detail="Unauthorized") if user is None else not_found
             )
         element = await layer.threads.find_element(thread_id, element_id)
-        if element is None or element.get("fileId") is None:
+        stored = None if element is None else await layer.files.open(element.get("fileId"))
+        if element is None or stored is None:
             raise not_found
-        stored = await layer.files.open(element["fileId"])
-        return file_response(stored, element, request.headers.get("range"))
+        with_body = request.method != "HEAD"
+        return file_response(stored, element, request.headers.get("range"), with_body)
 
     return serve_element_file
 
 
-def file_response(stored: Any, element: dict[str, Any], range_header: str | None) -> Response:
-    """The whole file (200) or one byte range of it (206), streamed chunk by chunk."""
+def file_response(
+    stored: StoredFile, element: dict[str, Any], range_header: str | None, with_body: bool = True
+) -> Response:
+    """The whole file (200) or one byte range of it (206), streamed chunk by chunk; without
+    the body, the same headers (HEAD)."""
     byte_range = parse_range(range_header, stored.length)
     start, end = byte_range or (0, stored.length - 1)
     mime = safe_mime(element.get("mime") or stored.mime)
@@ -157,37 +152,51 @@ def file_response(stored: Any, element: dict[str, Any], range_header: str | None
     }
     if byte_range:
         headers["Content-Range"] = f"bytes {start}-{end}/{stored.length}"
+    status_code = 206 if byte_range else 200
+    if not with_body:
+        return Response(status_code=status_code, media_type=mime, headers=headers)
     return StreamingResponse(
-        stored.chunks(start, end) if stored.length else iter([b""]),
-        status_code=206 if byte_range else 200,
-        media_type=mime,
-        headers=headers,
+        stored.chunks(start, end), status_code=status_code, media_type=mime, headers=headers
     )
 
 
-def mount_file_route(app: FastAPI, layer: "MongoDataLayer", root_path: str = "") -> str:
-    """Serve `layer`'s element files on `app` at `{root_path}{file_route}/{thread}/{element}`,
-    ahead of any catch-all route already there (Chainlit's page route). Mounting again
-    replaces the previous route. Returns the route's path."""
-    path = f"{root_path.rstrip('/')}{layer.settings.file_route}/{{thread_id}}/{{element_id}}"
+def mount_ahead(app: FastAPI, path: str, endpoint: Any, methods: list[str], name: str) -> None:
+    """Add a route to `app` ahead of every route already there, so that it wins over
+    Chainlit's own route for the same path and over its catch-all page route. Mounting a
+    route of the same name again replaces it."""
     app.router.routes[:] = [
-        route for route in app.router.routes if getattr(route, "name", None) != FILE_ROUTE_NAME
+        route for route in app.router.routes if getattr(route, "name", None) != name
     ]
-    app.add_api_route(path, file_endpoint(layer), methods=["GET"], name=FILE_ROUTE_NAME)
+    app.add_api_route(path, endpoint, methods=methods, name=name)
     app.router.routes.insert(0, app.router.routes.pop())
+
+
+def mount_file_route(app: FastAPI, layer: "MongoDataLayer", root_path: str = "") -> str:
+    """Serve `layer`'s element files on `app` at `{root_path}{file_route}/{thread}/{element}`.
+    Returns the route's path."""
+    path = f"{root_path.rstrip('/')}{layer.settings.file_route}/{{thread_id}}/{{element_id}}"
+    mount_ahead(app, path, file_endpoint(layer), ["GET", "HEAD"], FILE_ROUTE_NAME)
     return path
 
 
-def mount_file_route_on_chainlit(layer: "MongoDataLayer") -> bool:
-    """Mount the file route on Chainlit's own app. Does nothing outside a Chainlit server.
-    Returns whether the route is mounted."""
+def mount_on_chainlit(
+    layer: "MongoDataLayer", mount: Callable[[FastAPI, "MongoDataLayer", str], str]
+) -> str | None:
+    """Mount routes on Chainlit's own app with `mount(app, layer, root_path)`. Does nothing
+    outside a Chainlit server. Returns what `mount` returns, or None."""
     server = sys.modules.get("chainlit.server")
     if server is None:
-        return False
+        return None
     from chainlit.config import config
 
     # Chainlit prefixes its own routes with `config.run.root_path` (`--root-path`); when it
     # is mounted under a parent app, the mount point is not part of its route paths.
-    path = mount_file_route(server.app, layer, config.run.root_path)
-    logger.info("serving element files at %s", path)
-    return True
+    return mount(server.app, layer, config.run.root_path)
+
+
+def mount_file_route_on_chainlit(layer: "MongoDataLayer") -> bool:
+    """Mount the file route on Chainlit's own app. Returns whether it is mounted."""
+    path = mount_on_chainlit(layer, mount_file_route)
+    if path is not None:
+        logger.info("serving element files at %s", path)
+    return path is not None

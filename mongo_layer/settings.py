@@ -13,6 +13,7 @@ _ENV_FIELDS = {
     "MONGO_LAYER_OVERFLOW_COLLECTION": "overflow_collection",
     "MONGO_LAYER_FILES_BUCKET": "files_bucket",
     "MONGO_LAYER_FILE_ROUTE": "file_route",
+    "MONGO_LAYER_MAX_FEEDBACK_COMMENT_LENGTH": "max_feedback_comment_length",
 }
 
 
@@ -29,6 +30,7 @@ class MongoLayerSettings(BaseModel):
     file_route: str = Field("/mongo-layer/files", pattern=r"^/[A-Za-z0-9_\-/]*[A-Za-z0-9_\-]$")
     max_thread_name_length: int = Field(255, gt=0)
     max_search_length: int = Field(200, gt=0)
+    max_feedback_comment_length: int = Field(10_000, gt=0)
     large_field_bytes: int = Field(256 * 1024, gt=1024)
     thread_document_budget_bytes: int = Field(2 * 1024 * 1024, ge=64 * 1024, le=8 * 1024 * 1024)
 

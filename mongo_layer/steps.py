@@ -143,12 +143,10 @@ class StepStore:
             return None
         return overflowed["threadId"], [], file_ids_of_step(overflowed["step"])
 
-    async def thread_id_of(self, step_id: str) -> str | None:
-        """The id of the thread holding the step, embedded or overflowed."""
-        thread_id = await self.threads.find_thread_id_of_step(step_id)
-        if thread_id is None:
-            thread_id = await self.overflow.thread_id_of_step(step_id)
-        return thread_id
+    async def threads_holding(self, step_id: str) -> list[Document]:
+        """Every thread holding the step, embedded or overflowed, as `{_id, author}`."""
+        overflowed = self.overflow.threads_holding_step_union(step_id)
+        return await self.threads.threads_holding_step(step_id, overflowed)
 
     async def favorites(self, user_id: str) -> list[Document]:
         """The user's favorite steps as `{"_id": thread id, "step": ...}`, newest first."""

@@ -32,6 +32,15 @@ def thread_filter_for_user(user_id: str) -> Document:
     return {"userId": user_id}
 
 
+def search_text(search: object, max_length: int) -> str:
+    """The part of a sidebar search MongoDB can match: cut to `max_length`, without NUL
+    bytes (MongoDB refuses a regex holding one) or lone surrogates (not UTF-8)."""
+    if not isinstance(search, str):
+        return ""
+    text = search[:max_length].replace("\x00", "")
+    return text.encode("utf-8", "ignore").decode("utf-8")
+
+
 def search_filter(search: str) -> Document:
     """Threads whose name or message text contains `search`, case-insensitive and literally."""
     pattern = {"$regex": re.escape(search), "$options": "i"}
@@ -77,6 +86,20 @@ def with_author_identifier(users_collection: str) -> list[Document]:
         },
         {"$set": {"author": {"$map": {"input": "$author", "as": "a", "in": "$$a.identifier"}}}},
     ]
+
+
+def with_thread_user_id(threads_collection: str, thread_id_field: str) -> Document:
+    """A stage adding `thread`: `[{_id, userId}]` of the thread `thread_id_field` names, or
+    `[]` when there is no such thread."""
+    return {
+        "$lookup": {
+            "from": threads_collection,
+            "localField": thread_id_field,
+            "foreignField": "_id",
+            "pipeline": [{"$project": {"userId": 1}}],
+            "as": "thread",
+        }
+    }
 
 
 def merged_with(stored: Any, changes: Document, stored_wins: bool) -> Document:
@@ -193,8 +216,9 @@ class ThreadStore:
         """Create the thread or change only the fields given. Metadata is merged key by key
         (None removes a key). Only a change of name, user or tags bumps `updatedAt`.
 
-        A metadata-only call never creates a thread: Chainlit makes one on every disconnect,
-        including the disconnect that follows deleting the thread."""
+        A call naming nothing but the thread creates it. A metadata-only call never does:
+        Chainlit makes one on every disconnect, including the disconnect that follows
+        deleting the thread."""
         now = utc_now()
         changes: Document = {}
         removals: Document = {}
@@ -204,7 +228,7 @@ class ThreadStore:
             changes["userId"] = user_id
         if tags is not None:
             changes["tags"] = list(tags)
-        creates_thread = bool(changes)
+        creates_thread = bool(changes) or metadata is None
         if changes:
             changes["updatedAt"] = now
         for key, value in (metadata or {}).items():
@@ -214,7 +238,7 @@ class ThreadStore:
             if value is None:
                 removals[path] = ""
             else:
-                changes[path] = escape_keys(value)
+                changes[path] = escape_keys(value, f"metadata of thread {thread_id!r}")
         update: Document = {
             "$setOnInsert": {
                 "createdAt": now,
@@ -442,9 +466,19 @@ class ThreadStore:
         )
         return [file_id for document in found for file_id in document["files"] if file_id]
 
-    async def find_thread_id_of_step(self, step_id: str) -> str | None:
-        found = await self.collection.find_one({"steps.id": step_id}, {"_id": 1})
-        return found["_id"] if found else None
+    async def threads_holding_step(self, step_id: str, overflowed: Document) -> list[Document]:
+        """Every thread holding the step, embedded or in the overflow the `$unionWith` stage
+        `overflowed` adds, each as `{_id, author}` (`author`: its user's identifiers), in
+        one command."""
+        return await aggregate(
+            self.collection,
+            [
+                {"$match": {"steps.id": step_id}},
+                {"$project": {"userId": 1}},
+                overflowed,
+                *with_author_identifier(self.users_collection),
+            ],
+        )
 
     async def list_for_user(
         self,

@@ -9,43 +9,19 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from chainlit.auth import create_jwt
 from chainlit.config import config
 from chainlit.element import File
-from chainlit.user import User
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mongo_layer import MongoDataLayer
 from mongo_layer.routes import FILE_ROUTE_NAME, mount_file_route, mount_file_route_on_chainlit
 
+from .conftest import bearer, token_of
 from .factories import thread_of, user
 
 GRIDFS_CHUNK_SIZE = 255 * 1024
 HOSTILE_NAME = 'évil "quoted"\r\nSet-Cookie: stolen=1; x=\\..\\.txt'
-
-
-async def password_login(username: str, password: str) -> User | None:
-    return None
-
-
-@pytest.fixture
-def chainlit_auth(monkeypatch: pytest.MonkeyPatch, layer: MongoDataLayer) -> None:
-    """Chainlit as a password-auth app whose data layer is `layer`: its current-user
-    dependency then requires a valid token."""
-    monkeypatch.setenv("CHAINLIT_AUTH_SECRET", "test-secret-" + "x" * 40)
-    monkeypatch.setattr(config.code, "password_auth_callback", password_login)
-    monkeypatch.setattr(config.code, "on_shared_thread_view", None)
-    monkeypatch.setattr("chainlit.data._data_layer", layer)
-    monkeypatch.setattr("chainlit.data._data_layer_initialized", True)
-
-
-def token_of(identifier: str) -> str:
-    return str(create_jwt(User(identifier=identifier)))
-
-
-def bearer(identifier: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_of(identifier)}"}
 
 
 class BodyCounter:
@@ -216,7 +192,7 @@ async def test_an_unauthenticated_request_gets_401(
 
 
 async def test_a_shared_thread_is_readable_by_another_user(
-    layer: MongoDataLayer, client: tuple[httpx.AsyncClient, BodyCounter]
+    layer: MongoDataLayer, client: tuple[httpx.AsyncClient, BodyCounter], thread_sharing: None
 ) -> None:
     http, _ = client
     url = await alices_file(layer, b"shared", thread={"metadata": {"is_shared": True}})
@@ -230,6 +206,7 @@ async def test_the_apps_shared_thread_callback_can_open_a_thread(
     layer: MongoDataLayer,
     client: tuple[httpx.AsyncClient, BodyCounter],
     monkeypatch: pytest.MonkeyPatch,
+    thread_sharing: None,
 ) -> None:
     http, _ = client
     url = await alices_file(layer, b"allowed")
@@ -241,6 +218,63 @@ async def test_the_apps_shared_thread_callback_can_open_a_thread(
 
     assert (await http.get(url, headers=bearer("bob"))).status_code == 200
     assert (await http.get(url, headers=bearer("carol"))).status_code == 404
+
+
+async def test_with_sharing_off_a_shared_thread_stays_its_authors_alone(
+    layer: MongoDataLayer,
+    client: tuple[httpx.AsyncClient, BodyCounter],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    http, _ = client
+    url = await alices_file(layer, b"shared", thread={"metadata": {"is_shared": True}})
+
+    async def everyone(thread: dict[str, Any], viewer: Any) -> bool:
+        return True
+
+    monkeypatch.setattr(config.code, "on_shared_thread_view", everyone)
+
+    assert (await http.get(url, headers=bearer("bob"))).status_code == 404
+    assert (await http.get(url, headers=bearer("alice"))).status_code == 200
+
+
+async def test_head_answers_like_get_without_the_body(
+    layer: MongoDataLayer, client: tuple[httpx.AsyncClient, BodyCounter]
+) -> None:
+    http, _ = client
+    url = await alices_file(layer, b"hello world")
+
+    head = await http.head(url, headers=bearer("alice"))
+    get = await http.get(url, headers=bearer("alice"))
+
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    for name in ("content-type", "content-length", "content-disposition", "accept-ranges"):
+        assert head.headers[name] == get.headers[name]
+    assert (await http.head(url, headers=bearer("bob"))).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("range_header", "status", "body"),
+    [
+        ("bytes=" + "9" * 5000 + "-", 416, b""),
+        ("bytes=0-" + "9" * 5000, 206, b"0123456789"),
+        ("bytes=-" + "9" * 5000, 206, b"0123456789"),
+        ("bytes=" + "9" * 5000 + "-" + "9" * 5000, 416, b""),
+    ],
+)
+async def test_a_range_with_thousands_of_digits_is_answered_never_a_500(
+    layer: MongoDataLayer,
+    client: tuple[httpx.AsyncClient, BodyCounter],
+    range_header: str,
+    status: int,
+    body: bytes,
+) -> None:
+    http, _ = client
+    url = await alices_file(layer, b"0123456789")
+
+    response = await http.get(url, headers={**bearer("alice"), "Range": range_header})
+
+    assert (response.status_code, response.content if status != 416 else b"") == (status, body)
 
 
 async def test_a_50_mb_file_is_streamed_one_gridfs_chunk_at_a_time(

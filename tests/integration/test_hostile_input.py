@@ -103,8 +103,13 @@ def feedback_on(victim: Victim, **fields: Any) -> Feedback:
     return feedback
 
 
+async def threads_listed(layer: MongoDataLayer, pagination: Pagination, user_id: Any) -> Any:
+    page = await layer.list_threads(pagination, ThreadFilter.model_construct(userId=user_id))
+    return page.data
+
+
 ATTACKS = [
-    Attack("get_thread", lambda layer, v, h: layer.get_thread(h)),
+    Attack("get_thread", lambda layer, v, h: layer.get_thread(h), refused=False),
     Attack("get_thread_author", lambda layer, v, h: layer.get_thread_author(h), refused=False),
     Attack("delete_thread", lambda layer, v, h: layer.delete_thread(h)),
     Attack(
@@ -134,15 +139,23 @@ ATTACKS = [
         none_is_valid=True,
     ),
     Attack("delete_step", lambda layer, v, h: layer.delete_step(h)),
-    Attack("get_element element id", lambda layer, v, h: layer.get_element(v.thread_id, h)),
-    Attack("get_element thread id", lambda layer, v, h: layer.get_element(h, v.element_id)),
+    Attack(
+        "get_element element id",
+        lambda layer, v, h: layer.get_element(v.thread_id, h),
+        refused=False,
+    ),
+    Attack(
+        "get_element thread id",
+        lambda layer, v, h: layer.get_element(h, v.element_id),
+        refused=False,
+    ),
     Attack("delete_element element id", lambda layer, v, h: layer.delete_element(h)),
     Attack(
         "delete_element thread id",
         lambda layer, v, h: layer.delete_element(v.element_id, h),
         none_is_valid=True,
     ),
-    Attack("get_user", lambda layer, v, h: layer.get_user(h)),
+    Attack("get_user", lambda layer, v, h: layer.get_user(h), refused=False),
     Attack("create_user", lambda layer, v, h: layer.create_user(unchecked_user(h))),
     Attack(
         "upsert_feedback forId", lambda layer, v, h: layer.upsert_feedback(feedback_on(v, forId=h))
@@ -160,30 +173,29 @@ ATTACKS = [
     Attack("delete_feedback", lambda layer, v, h: layer.delete_feedback(h)),
     Attack(
         "list_threads userId",
-        lambda layer, v, h: layer.list_threads(
-            Pagination(first=20), ThreadFilter.model_construct(userId=h)
-        ),
+        lambda layer, v, h: threads_listed(layer, Pagination(first=20), h),
+        refused=False,
         none_is_valid=True,
-        empty_is_absent=True,
     ),
     Attack(
         "list_threads cursor",
-        lambda layer, v, h: layer.list_threads(
-            Pagination.model_construct(first=20, cursor=h), ThreadFilter(userId=v.user.id)
+        lambda layer, v, h: threads_listed(
+            layer, Pagination.model_construct(first=20, cursor=h), v.user.id
         ),
+        refused=False,
         none_is_valid=True,
         empty_is_absent=True,
     ),
-    Attack("get_favorite_steps", lambda layer, v, h: layer.get_favorite_steps(h)),
+    Attack("get_favorite_steps", lambda layer, v, h: layer.get_favorite_steps(h), refused=False),
 ]
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[attack.name for attack in ATTACKS])
-async def test_an_id_that_is_not_a_string_is_refused_or_matches_nothing(
+async def test_an_id_that_cannot_exist_is_refused_by_a_write_and_found_by_no_read(
     layer: MongoDataLayer, victim: Victim, attack: Attack
 ) -> None:
     before = await everything_stored(layer)
-    hostile_values = OPERATOR_IDS + ([] if attack.none_is_valid else [None])
+    hostile_values = OPERATOR_IDS + ([] if attack.none_is_valid else [None, ""])
     if attack.empty_is_absent:
         hostile_values = [value for value in hostile_values if value]
     for hostile in hostile_values:
@@ -364,3 +376,135 @@ async def test_an_oversized_thread_name_is_cut_the_same_everywhere(
     page = await layer.list_threads(Pagination(first=20), ThreadFilter(userId=victim.user.id))
     names = {t["id"]: t["name"] for t in page.data}
     assert names["t1"] == names["t2"] == letter * limit
+
+
+# Reads and writes of ids that cannot exist
+
+
+async def test_reads_of_empty_ids_answer_not_found(layer: MongoDataLayer, victim: Victim) -> None:
+    assert await layer.get_thread("") is None
+    assert await layer.get_user("") is None
+    assert await layer.get_thread_author("") == ""
+    assert await layer.get_element("", victim.element_id) is None
+    assert await layer.get_element(victim.thread_id, "") is None
+    page = await layer.list_threads(Pagination(first=20), ThreadFilter(userId=""))
+    assert page.data == []
+
+
+async def test_writes_with_empty_ids_are_refused(layer: MongoDataLayer, victim: Victim) -> None:
+    before = await everything_stored(layer)
+    writes = [
+        layer.update_thread("", name="x"),
+        layer.create_step(step("", "s-new")),
+        layer.create_step(step(victim.thread_id, "")),
+        layer.delete_thread(""),
+        layer.delete_feedback(""),
+    ]
+    for write in writes:
+        with pytest.raises(InvalidIdError):
+            await write
+    assert await everything_stored(layer) == before
+
+
+async def test_update_thread_naming_only_the_thread_creates_it(layer: MongoDataLayer) -> None:
+    await layer.update_thread("bare")
+    await layer.update_thread("metadata-only", metadata={"k": 1})
+
+    assert await layer.get_thread("bare") is not None
+    assert await layer.get_thread("metadata-only") is None
+
+
+# Sidebar cursors
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["abc", "9" * 20 + ":t1", "9" * 5000 + ":alice-thread", "١٢٣:alice-thread", ":x", "1:"],
+)
+async def test_a_malformed_cursor_lists_no_threads_and_raises_nothing(
+    layer: MongoDataLayer, victim: Victim, cursor: str
+) -> None:
+    page = await layer.list_threads(
+        Pagination(first=20, cursor=cursor), ThreadFilter(userId=victim.user.id)
+    )
+
+    assert page.data == []
+    assert page.pageInfo.hasNextPage is False
+
+
+# Nesting
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """A dict nested `levels` deep: {"k": {"k": ... {"k": "leaf"}}}."""
+    value: dict[str, Any] = {"k": "leaf"}
+    for _ in range(levels - 1):
+        value = {"k": value}
+    return value
+
+
+NESTED_WRITES: dict[str, Callable[[MongoDataLayer, Victim, Any], Awaitable[Any]]] = {
+    "thread metadata": lambda layer, v, value: layer.update_thread(
+        v.thread_id, metadata={"deep": value}
+    ),
+    "step generation": lambda layer, v, value: layer.update_step(
+        step(v.thread_id, v.step_id, generation=value)
+    ),
+    "step metadata": lambda layer, v, value: layer.update_step(
+        step(v.thread_id, v.step_id, metadata=value)
+    ),
+    "element props": lambda layer, v, value: layer.create_element(element_with_props(v, value)),
+}
+
+
+def element_with_props(victim: Victim, props: Any) -> File:
+    """A file element carrying `props`, set after building as app code can."""
+    element = File(name="p.txt", content=b"x", thread_id=victim.thread_id)
+    element.props = props  # type: ignore[attr-defined]
+    return element
+
+
+@pytest.mark.parametrize("levels", [101, 900, 5000])
+@pytest.mark.parametrize("place", list(NESTED_WRITES))
+async def test_a_value_nested_deeper_than_mongodb_stores_is_refused_naming_the_thread(
+    layer: MongoDataLayer, victim: Victim, place: str, levels: int
+) -> None:
+    before = await everything_stored(layer)
+
+    with pytest.raises(InvalidInputError, match=victim.thread_id):
+        await NESTED_WRITES[place](layer, victim, nested(levels))
+
+    assert await everything_stored(layer) == before
+
+
+@pytest.mark.parametrize("place", list(NESTED_WRITES))
+async def test_a_value_nested_90_levels_deep_is_stored_and_read_back(
+    layer: MongoDataLayer, victim: Victim, place: str
+) -> None:
+    value = nested(90)
+    value["k"]["a.b"] = {"$c": 1}
+
+    await NESTED_WRITES[place](layer, victim, value)
+
+    thread: Any = await layer.get_thread(victim.thread_id)
+    stored = {
+        "thread metadata": lambda: thread["metadata"]["deep"],
+        "step generation": lambda: thread["steps"][0]["generation"],
+        "step metadata": lambda: thread["steps"][0]["metadata"],
+        "element props": lambda: next(e for e in thread["elements"] if e["name"] == "p.txt")[
+            "props"
+        ],
+    }[place]()
+    assert stored == value
+
+
+# Search
+
+
+async def test_a_search_holding_a_nul_byte_matches_as_the_text_around_it(
+    layer: MongoDataLayer, victim: Victim
+) -> None:
+    names = await sidebar_names(layer, victim.user.id, "alice's\x00 secret")
+    lone_surrogate = await sidebar_names(layer, victim.user.id, "secr\ud800et")
+
+    assert names == lone_surrogate == ["alice's secret"]

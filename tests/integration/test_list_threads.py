@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from chainlit.types import Feedback, Pagination, ThreadFilter
 
-from mongo_layer import InvalidInputError, MongoDataLayer
+from mongo_layer import MongoDataLayer
 from mongo_layer.times import to_epoch_ms, utc_now
 
 from .factories import ids, sidebar, step, thread_documents, thread_of, user
@@ -233,11 +233,13 @@ async def test_without_a_user_nothing_is_listed(layer: MongoDataLayer) -> None:
     assert page.data == []
 
 
-async def test_a_cursor_the_layer_did_not_make_is_refused(layer: MongoDataLayer) -> None:
+async def test_a_cursor_the_layer_did_not_make_lists_nothing(layer: MongoDataLayer) -> None:
     alice = await user(layer)
+    await thread_of(layer, alice, "t1")
 
-    with pytest.raises(InvalidInputError):
-        await sidebar(layer, alice.id, cursor="eyJpZCI6ICJ0MSJ9")
+    page = await sidebar(layer, alice.id, cursor="eyJpZCI6ICJ0MSJ9")
+
+    assert (page.data, page.pageInfo.hasNextPage) == ([], False)
 
 
 async def test_search_ignores_case_beyond_ascii(layer: MongoDataLayer) -> None:

@@ -122,24 +122,28 @@ async def test_delete_step_without_files_is_two_commands_at_most(
     assert await count(commands, layer.delete_step("s2")) <= 2, commands.commands
 
 
-async def test_upsert_feedback_with_its_thread_id_is_one_command(
-    layer: MongoDataLayer, commands: CommandLog
+@pytest.mark.parametrize("thread_id", ["t1", None, "someone-elses-thread"])
+async def test_upsert_feedback_is_two_commands_whatever_thread_the_request_names(
+    layer: MongoDataLayer, commands: CommandLog, thread_id: str | None
 ) -> None:
+    """The thread is always looked up from the stored step (never taken from the request),
+    then the rating is one targeted upsert."""
     await chat(layer)
 
-    rating = layer.upsert_feedback(Feedback(forId="s1", threadId="t1", value=0))
-
-    assert await count(commands, rating) == 1, commands.commands
-
-
-async def test_upsert_feedback_without_its_thread_id_is_two_commands(
-    layer: MongoDataLayer, commands: CommandLog
-) -> None:
-    await chat(layer)
-
-    rating = layer.upsert_feedback(Feedback(forId="s1", value=0))
+    rating = layer.upsert_feedback(Feedback(forId="s1", threadId=thread_id, value=0))
 
     assert await count(commands, rating) == 2, commands.commands
+
+
+async def test_a_users_guarded_unrating_is_two_commands(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    await chat(layer)
+    feedback_id = await layer.upsert_feedback(Feedback(forId="s1", threadId="t1", value=0))
+
+    unrating = layer.unrate_step(feedback_id, "alice")
+
+    assert await count(commands, unrating) == 2, commands.commands
 
 
 async def test_delete_feedback_is_one_command(layer: MongoDataLayer, commands: CommandLog) -> None:
