@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from .connection import Document, aggregate, find_one_and_upsert
 from .documents import SCHEMA_VERSION
+from .errors import MongoLayerError
 from .threads import with_author_identifier, with_thread_user_id
 from .times import utc_now
 
@@ -28,16 +29,22 @@ class FeedbackStore:
         new_id: str | None = None,
     ) -> str:
         """Store the rating of a step of a thread and return its id. A step's first rating
-        creates its document (with `new_id`, else a fresh id); any later one updates that
-        document, whatever id the caller believes it has."""
+        creates its document (with `new_id` unless another feedback has that id, else a
+        fresh id); any later one updates that document, whatever id the caller holds."""
+        try:
+            return await self._upsert(thread_id, step_id, value, comment, new_id or str(uuid4()))
+        except MongoLayerError:
+            if new_id is None:
+                raise
+            return await self._upsert(thread_id, step_id, value, comment, str(uuid4()))
+
+    async def _upsert(
+        self, thread_id: str, step_id: str, value: int, comment: str | None, new_id: str
+    ) -> str:
         now = utc_now()
         update = {
             "$set": {"value": value, "comment": comment, "updatedAt": now},
-            "$setOnInsert": {
-                "_id": new_id or str(uuid4()),
-                "schemaVersion": SCHEMA_VERSION,
-                "createdAt": now,
-            },
+            "$setOnInsert": {"_id": new_id, "schemaVersion": SCHEMA_VERSION, "createdAt": now},
         }
         stored = await find_one_and_upsert(
             self.collection,

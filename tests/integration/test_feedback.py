@@ -1,12 +1,20 @@
-"""Feedback on the real server: one rating per step, carrying the step's thread id."""
+"""Feedback on the real server: one rating per step, in the stored step's thread, given and
+taken back only by that thread's author."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
+from chainlit.context import context_var
 from chainlit.types import Feedback
+from chainlit.user import User
+from pymongo.errors import DuplicateKeyError
 
-from mongo_layer import MongoDataLayer
+from mongo_layer import MongoDataLayer, MongoLayerSettings, StepNotFoundError, ThreadAccessError
 
-from .factories import step, stored_thread
+from .factories import step, stored_thread, thread_of, user
 
 
 async def test_feedback_without_an_id_is_created_with_a_new_id(layer: MongoDataLayer) -> None:
@@ -94,3 +102,203 @@ async def test_simultaneous_ratings_of_a_step_leave_one_feedback(layer: MongoDat
         assert len(created) == 1
         assert updated == created
         assert await layer.feedback.collection.count_documents({"forId": step_id}) == 1
+
+
+# Who may rate what
+
+
+async def two_users_sharing_a_step_id(layer: MongoDataLayer) -> None:
+    """alice's thread t-alice and bob's thread t-bob each hold a step with id "shared"."""
+    alice, bob = await user(layer, "alice"), await user(layer, "bob")
+    await thread_of(layer, alice, "t-alice")
+    await thread_of(layer, bob, "t-bob")
+    await layer.create_step(step("shared", "t-alice"))
+    await layer.create_step(step("shared", "t-bob"))
+    await layer.create_step(step("alice-only", "t-alice"))
+
+
+async def feedback_documents(layer: MongoDataLayer) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = await layer.feedback.collection.find({}).sort("_id").to_list(None)
+    return found
+
+
+async def test_a_step_that_does_not_exist_cannot_be_rated(layer: MongoDataLayer) -> None:
+    with pytest.raises(StepNotFoundError, match="nope"):
+        await layer.upsert_feedback(Feedback(forId="nope", threadId="t1", value=1))
+
+    assert await feedback_documents(layer) == []
+
+
+async def test_the_thread_comes_from_the_stored_step_not_from_the_request(
+    layer: MongoDataLayer,
+) -> None:
+    await layer.create_step(step("s1", "t1"))
+
+    feedback_id = await layer.upsert_feedback(Feedback(forId="s1", threadId="t-other", value=1))
+
+    [stored] = await feedback_documents(layer)
+    assert (stored["_id"], stored["threadId"]) == (feedback_id, "t1")
+
+
+async def test_a_client_chosen_id_never_names_a_new_feedback(layer: MongoDataLayer) -> None:
+    await layer.create_step(step("s1"))
+
+    feedback_id = await layer.upsert_feedback(
+        Feedback(id="chosen-by-client", forId="s1", threadId="t1", value=1)
+    )
+
+    assert feedback_id != "chosen-by-client"
+    assert [d["_id"] for d in await feedback_documents(layer)] == [feedback_id]
+
+
+async def test_another_steps_feedback_id_neither_moves_nor_changes_that_feedback(
+    layer: MongoDataLayer,
+) -> None:
+    await layer.create_step(step("s1"))
+    await layer.create_step(step("s2"))
+    first = await layer.upsert_feedback(Feedback(forId="s1", value=1, comment="first"))
+
+    second = await layer.upsert_feedback(Feedback(id=first, forId="s2", value=0))
+
+    assert second != first
+    by_id = {d["_id"]: d for d in await feedback_documents(layer)}
+    assert (by_id[first]["forId"], by_id[first]["value"], by_id[first]["comment"]) == (
+        "s1",
+        1,
+        "first",
+    )
+    assert by_id[second]["forId"] == "s2"
+
+
+async def test_a_comment_is_cut_to_the_configured_length(
+    layer_with: Callable[..., Awaitable[MongoDataLayer]],
+) -> None:
+    layer = await layer_with(max_feedback_comment_length=20)
+    await layer.create_step(step("s1"))
+
+    await layer.upsert_feedback(Feedback(forId="s1", value=0, comment="x" * 10_000))
+
+    [stored] = await feedback_documents(layer)
+    assert stored["comment"] == "x" * 20
+
+
+def test_comments_are_capped_at_10000_characters_by_default() -> None:
+    assert MongoLayerSettings().max_feedback_comment_length == 10_000
+
+
+async def test_a_user_rates_a_step_id_held_by_two_users_in_their_own_thread(
+    layer: MongoDataLayer,
+) -> None:
+    await two_users_sharing_a_step_id(layer)
+    alices = await layer.rate_step(Feedback(forId="shared", value=1, comment="mine"), "alice")
+
+    for named_thread in (None, "t-alice", "t-bob"):
+        bobs = await layer.rate_step(
+            Feedback(forId="shared", threadId=named_thread, id=alices.id, value=0), "bob"
+        )
+        assert (bobs.threadId, bobs.id != alices.id) == ("t-bob", True)
+
+    alice_thread = await stored_thread(layer, "t-alice")
+    assert alice_thread["steps"][0]["feedback"] == {
+        "id": alices.id,
+        "forId": "shared",
+        "value": 1,
+        "comment": "mine",
+    }
+
+
+async def test_a_user_cannot_rate_a_step_of_another_users_thread(layer: MongoDataLayer) -> None:
+    await two_users_sharing_a_step_id(layer)
+    await layer.rate_step(Feedback(forId="alice-only", value=1), "alice")
+    before = await feedback_documents(layer)
+
+    with pytest.raises(ThreadAccessError, match="alice-only"):
+        await layer.rate_step(Feedback(forId="alice-only", threadId="t-alice", value=0), "bob")
+
+    assert await feedback_documents(layer) == before
+
+
+async def test_a_user_cannot_delete_the_feedback_of_another_users_thread(
+    layer: MongoDataLayer,
+) -> None:
+    await two_users_sharing_a_step_id(layer)
+    rated = await layer.rate_step(Feedback(forId="alice-only", value=1), "alice")
+
+    with pytest.raises(ThreadAccessError, match=str(rated.id)):
+        await layer.unrate_step(str(rated.id), "bob")
+
+    assert [d["_id"] for d in await feedback_documents(layer)] == [rated.id]
+    assert await layer.unrate_step(str(rated.id), "alice") is True
+    assert await feedback_documents(layer) == []
+    assert await layer.unrate_step(str(rated.id), "alice") is False
+
+
+async def test_inside_a_chainlit_session_the_sessions_user_is_the_one_rating(
+    layer: MongoDataLayer,
+) -> None:
+    await two_users_sharing_a_step_id(layer)
+    alices = await layer.upsert_feedback(Feedback(forId="alice-only", value=1))
+    bobs_session = SimpleNamespace(session=SimpleNamespace(user=User(identifier="bob")))
+    token = context_var.set(bobs_session)  # type: ignore[arg-type]
+    try:
+        with pytest.raises(ThreadAccessError):
+            await layer.upsert_feedback(Feedback(forId="alice-only", value=0))
+        with pytest.raises(ThreadAccessError):
+            await layer.delete_feedback(alices)
+        bobs = await layer.upsert_feedback(Feedback(forId="shared", value=0))
+    finally:
+        context_var.reset(token)
+
+    assert {(d["threadId"], d["forId"]) for d in await feedback_documents(layer)} == {
+        ("t-alice", "alice-only"),
+        ("t-bob", "shared"),
+    }
+    assert bobs != alices
+
+
+async def test_a_step_in_the_overflow_is_rated_in_its_thread(
+    layer_with: Callable[..., Awaitable[MongoDataLayer]],
+) -> None:
+    layer = await layer_with(thread_document_budget_bytes=64 * 1024)
+    alice = await user(layer, "alice")
+    await thread_of(layer, alice, "t1")
+    for number in range(12):
+        await layer.create_step(step(f"s{number}", "t1", output="x" * 8 * 1024))
+    assert await layer.overflow.collection.count_documents({"step.id": "s11"}) == 1
+
+    rated = await layer.rate_step(Feedback(forId="s11", value=1), "alice")
+
+    assert rated.threadId == "t1"
+    with pytest.raises(ThreadAccessError):
+        await layer.rate_step(Feedback(forId="s11", value=0), "bob")
+
+
+# One rating per step
+
+
+async def test_the_database_refuses_a_second_feedback_document_for_a_step(
+    layer: MongoDataLayer,
+) -> None:
+    await layer.create_step(step("s1"))
+    await layer.upsert_feedback(Feedback(forId="s1", value=1))
+
+    with pytest.raises(DuplicateKeyError):
+        await layer.feedback.collection.insert_one({"_id": "x", "threadId": "t1", "forId": "s1"})
+
+
+async def test_two_first_ratings_racing_make_one_document_with_one_id(
+    layer: MongoDataLayer,
+) -> None:
+    alice = await user(layer, "alice")
+    await thread_of(layer, alice, "t1")
+    step_ids = [f"s{number}" for number in range(10)]
+    for step_id in step_ids:
+        await layer.create_step(step(step_id))
+
+    for step_id in step_ids:
+        ratings = await asyncio.gather(
+            layer.rate_step(Feedback(forId=step_id, value=1), "alice"),
+            layer.rate_step(Feedback(forId=step_id, value=0), "alice"),
+        )
+        assert ratings[0].id == ratings[1].id
+    assert await layer.feedback.collection.count_documents({}) == len(step_ids)
