@@ -5,12 +5,15 @@ def data_layer():
     return MongoDataLayer.from_env()
 """
 
+from .capabilities import Capability, DeploymentReport, IndexStatus
 from .errors import (
     ArchiveError,
     ElementConflictError,
+    IncompatibleServerError,
     InvalidIdError,
     InvalidInputError,
     MongoLayerError,
+    ServerUnreachableError,
     StepNotFoundError,
     ThreadAccessError,
     ThreadNotFoundError,
@@ -24,13 +27,18 @@ from .settings import MongoLayerSettings
 
 __all__ = [
     "ArchiveError",
+    "Capability",
+    "DeploymentReport",
     "ElementConflictError",
+    "IncompatibleServerError",
+    "IndexStatus",
     "InvalidIdError",
     "InvalidInputError",
     "MongoDataLayer",
     "MongoLayerError",
     "MongoLayerSettings",
     "RestoreSummary",
+    "ServerUnreachableError",
     "StepNotFoundError",
     "ThreadAccessError",
     "ThreadNotFoundError",

@@ -26,16 +26,27 @@ class Connection:
         self.owns_client = owns_client
 
     @classmethod
-    def from_uri(cls, uri: str, database: str, driver: str = "motor") -> "Connection":
-        """Open a new client; the layer closes it in `close()`."""
+    def from_uri(
+        cls,
+        uri: str,
+        database: str,
+        driver: str = "pymongo",
+        server_selection_timeout_ms: int = 5000,
+    ) -> "Connection":
+        """Open a new client; the layer closes it in `close()`. It gives up on a server that
+        does not answer within `server_selection_timeout_ms`, unless the URI sets its own."""
+        options: dict[str, Any] = {"tz_aware": True}
+        # A timeout written in the URI wins; keyword options would override it.
+        if "serverselectiontimeoutms=" not in uri.lower():
+            options["serverSelectionTimeoutMS"] = server_selection_timeout_ms
         if driver == "pymongo":
             from pymongo import AsyncMongoClient
 
-            client: Any = AsyncMongoClient(uri, tz_aware=True)
+            client: Any = AsyncMongoClient(uri, **options)
         elif driver == "motor":
             from motor.motor_asyncio import AsyncIOMotorClient
 
-            client = AsyncIOMotorClient(uri, tz_aware=True)
+            client = AsyncIOMotorClient(uri, **options)
         else:
             raise ValueError(f"driver must be 'motor' or 'pymongo', got {driver!r}")
         return cls(client[database], owns_client=True)
@@ -93,9 +104,7 @@ async def find_one_and_upsert(
 
 async def aggregate(collection: Any, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
     """Run a pipeline and return all its documents (motor returns a cursor, PyMongo awaits one)."""
-    cursor = collection.aggregate(list(pipeline))
-    if inspect.isawaitable(cursor):
-        cursor = await cursor
+    cursor = await opened_cursor(collection.aggregate(list(pipeline)))
     documents: list[Document] = await cursor.to_list(None)
     return documents
 
@@ -123,3 +132,11 @@ async def pages_by_id(
             return
         yield found
         after = found[-1]["_id"]
+
+
+async def opened_cursor(cursor: Any) -> Any:
+    """The cursor of a call that opens one: motor returns it, PyMongo's async client
+    returns an awaitable of it (aggregate, list_indexes)."""
+    if inspect.isawaitable(cursor):
+        return await cursor
+    return cursor

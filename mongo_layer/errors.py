@@ -43,3 +43,12 @@ class ArchiveError(MongoLayerError):
 
 class UserNotFoundError(MongoLayerError, LookupError):
     """No user with this identifier is stored."""
+
+
+class ServerUnreachableError(MongoLayerError, ConnectionError):
+    """No server answered within the server selection timeout; the message names the hosts."""
+
+
+class IncompatibleServerError(MongoLayerError):
+    """The server lacks what the layer uses (too old, or a service without those features);
+    the message names the server, its version and what is missing."""

@@ -2,7 +2,8 @@
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from .connection import Connection
+from .capabilities import IndexStatus
+from .connection import Connection, opened_cursor
 from .settings import MongoLayerSettings
 from .threads import backfill_activity
 
@@ -30,44 +31,58 @@ def thread_indexes() -> list[IndexModel]:
     ]
 
 
-async def ensure_indexes(connection: Connection, settings: MongoLayerSettings) -> None:
-    """Create the layer's indexes; existing ones are left as they are."""
-    database = connection.database
-    threads = database[settings.threads_name]
-    await backfill_activity(threads)
-    await threads.create_indexes(thread_indexes())
-    existing = await threads.index_information()
-    for name in SUPERSEDED_THREAD_INDEXES:
-        if name in existing:
-            await threads.drop_index(name)
-    await database[settings.overflow_name].create_indexes(
-        [
+def layer_indexes(settings: MongoLayerSettings) -> dict[str, list[IndexModel]]:
+    """Every index the layer relies on, by collection name."""
+    bucket = settings.files_bucket_name
+    return {
+        settings.threads_name: thread_indexes(),
+        settings.overflow_name: [
             IndexModel([("threadId", ASCENDING), ("arrivedAt", ASCENDING)], name="thread"),
             IndexModel([("step.id", ASCENDING)], name="step_id"),
             IndexModel([("step.metadata.favorite", ASCENDING)], name="favorite", sparse=True),
-        ]
-    )
-    await database[settings.users_name].create_indexes(
-        [IndexModel([("identifier", ASCENDING)], name="identifier", unique=True)]
-    )
-    await database[settings.feedback_name].create_indexes(
-        [
+        ],
+        settings.users_name: [
+            IndexModel([("identifier", ASCENDING)], name="identifier", unique=True)
+        ],
+        settings.feedback_name: [
             IndexModel([("forId", ASCENDING)], name="step"),
             # One rating per step, enforced by the server: two first ratings racing make one
             # document. It starts with the shard key, as a sharded cluster requires.
             IndexModel(
                 [("threadId", ASCENDING), ("forId", ASCENDING)], name="one_per_step", unique=True
             ),
-        ]
-    )
-    files = database[f"{settings.files_bucket_name}.files"]
-    await files.create_indexes(
-        [
+        ],
+        f"{bucket}.files": [
             IndexModel([("metadata.threadId", ASCENDING)], name="thread"),
             IndexModel([("metadata.elementId", ASCENDING)], name="element"),
             IndexModel([("filename", ASCENDING), ("uploadDate", ASCENDING)]),
+        ],
+        f"{bucket}.chunks": [
+            IndexModel([("files_id", ASCENDING), ("n", ASCENDING)], unique=True),
+        ],
+    }
+
+
+async def ensure_indexes(connection: Connection, settings: MongoLayerSettings) -> None:
+    """Create the layer's indexes; existing ones are left as they are."""
+    threads = connection.collection(settings.threads_name)
+    await backfill_activity(threads)
+    for collection, indexes in layer_indexes(settings).items():
+        await connection.collection(collection).create_indexes(indexes)
+    existing = await threads.index_information()
+    for name in SUPERSEDED_THREAD_INDEXES:
+        if name in existing:
+            await threads.drop_index(name)
+
+
+async def index_statuses(connection: Connection, settings: MongoLayerSettings) -> list[IndexStatus]:
+    """Which of the layer's indexes exist (one listIndexes per collection)."""
+    statuses = []
+    for collection, indexes in layer_indexes(settings).items():
+        cursor = await opened_cursor(connection.collection(collection).list_indexes())
+        existing = {index["name"] async for index in cursor}
+        statuses += [
+            IndexStatus(collection=collection, name=name, present=name in existing)
+            for name in (index.document["name"] for index in indexes)
         ]
-    )
-    await database[f"{settings.files_bucket_name}.chunks"].create_indexes(
-        [IndexModel([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)]
-    )
+    return statuses

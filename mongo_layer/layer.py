@@ -26,6 +26,7 @@ from chainlit.user import PersistedUser, User
 
 from .access import context_user_identifier, may_change_thread
 from .bulk import ContentStores, ThreadActivity, ThreadSelection, thread_batches, user_batches
+from .capabilities import DeploymentReport, read_server
 from .connection import Connection, Document
 from .documents import (
     element_from_document,
@@ -46,7 +47,7 @@ from .errors import ElementConflictError, MongoLayerError, StepNotFoundError, Th
 from .feedback import FeedbackStore
 from .files import ElementFile, FileStore, StoredFile
 from .ids import as_id, as_optional_id, as_read_id
-from .indexes import ensure_indexes
+from .indexes import ensure_indexes, index_statuses
 from .maintenance import prune_orphan_files
 from .overflow import OverflowStore
 from .pagination import decode_cursor, encode_cursor
@@ -76,8 +77,9 @@ ElementBytes = Callable[["ElementDict"], Awaitable[bytes | None]]
 class MongoDataLayer(BaseDataLayer):
     """Chainlit's data layer on MongoDB.
 
-    Give it a `uri` (the layer opens and closes its own client), or a `client` or
-    `database` object of motor or PyMongo's async driver (the layer never closes those).
+    Give it a `uri` (the layer opens and closes its own client, PyMongo's
+    `AsyncMongoClient` unless `driver="motor"`), or a `client` or `database` object of
+    motor or PyMongo's async driver (the layer never closes those).
     Inside a Chainlit server it mounts its file route and its guarded feedback routes on
     Chainlit's app (turn either off with `mount_file_route` / `guard_feedback_routes`).
     """
@@ -89,7 +91,7 @@ class MongoDataLayer(BaseDataLayer):
         *,
         client: Any = None,
         settings: MongoLayerSettings | None = None,
-        driver: Literal["motor", "pymongo"] = "motor",
+        driver: Literal["motor", "pymongo"] = "pymongo",
         mount_file_route: bool = True,
         guard_feedback_routes: bool = True,
     ) -> None:
@@ -98,7 +100,9 @@ class MongoDataLayer(BaseDataLayer):
             settings = settings.model_copy(update={"database": database})
         self.settings = settings
         if uri is not None:
-            self.connection = Connection.from_uri(uri, settings.database, driver)
+            self.connection = Connection.from_uri(
+                uri, settings.database, driver, settings.server_selection_timeout_ms
+            )
         else:
             self.connection = Connection.borrow(client, database, settings.database)
         collection = self.connection.collection
@@ -139,14 +143,29 @@ class MongoDataLayer(BaseDataLayer):
         return cls(uri=uri, settings=MongoLayerSettings.from_env(), **options)
 
     async def ensure_indexes(self) -> None:
-        """Create the indexes the layer needs. Idempotent; the first operation of a layer
-        runs it too, so calling it is optional."""
+        """Check the server and create the indexes the layer needs. Idempotent; the first
+        operation of a layer runs it too, so calling it is optional.
+
+        Raises IncompatibleServerError for a server that lacks what the layer uses, and
+        ServerUnreachableError when no server answers."""
         if self._indexes_lock is None:
             self._indexes_lock = asyncio.Lock()
         async with self._indexes_lock:
             if not self._indexes_ready:
+                if self.settings.check_server:
+                    report = await read_server(self.connection)
+                    if not report.usable:
+                        raise report.refusal()
                 await ensure_indexes(self.connection, self.settings)
                 self._indexes_ready = True
+
+    async def check(self) -> DeploymentReport:
+        """What the server is (kind, version, topology), whether it has everything the layer
+        uses, and which of the layer's indexes exist. An unusable server is reported, not
+        refused; ServerUnreachableError when no server answers."""
+        report = await read_server(self.connection)
+        report.indexes = await index_statuses(self.connection, self.settings)
+        return report
 
     async def _ready(self) -> None:
         if not self._indexes_ready:

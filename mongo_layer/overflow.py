@@ -36,7 +36,7 @@ class OverflowStore:
             {"_id": overflow_id(thread_id, step["id"])},
             [
                 {
-                    "$set": {
+                    "$addFields": {
                         "threadId": {"$literal": thread_id},
                         "schemaVersion": SCHEMA_VERSION,
                         "arrivedAt": {"$ifNull": ["$arrivedAt", {"$literal": utc_now()}]},

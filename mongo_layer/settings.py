@@ -14,6 +14,7 @@ _ENV_FIELDS = {
     "MONGO_LAYER_FILES_BUCKET": "files_bucket",
     "MONGO_LAYER_FILE_ROUTE": "file_route",
     "MONGO_LAYER_MAX_FEEDBACK_COMMENT_LENGTH": "max_feedback_comment_length",
+    "MONGO_LAYER_SERVER_SELECTION_TIMEOUT_MS": "server_selection_timeout_ms",
 }
 
 
@@ -33,6 +34,12 @@ class MongoLayerSettings(BaseModel):
     max_feedback_comment_length: int = Field(10_000, gt=0)
     large_field_bytes: int = Field(256 * 1024, gt=1024)
     thread_document_budget_bytes: int = Field(2 * 1024 * 1024, ge=64 * 1024, le=8 * 1024 * 1024)
+    # How long a client the layer opens waits for a server before failing (PyMongo's
+    # serverSelectionTimeoutMS, whose own default of 30 s would hang every request).
+    server_selection_timeout_ms: int = Field(5000, gt=0)
+    # Read the server's hello/buildInfo before the first operation and refuse a server that
+    # lacks what the layer uses. Off only for an in-process mock, which has no server.
+    check_server: bool = True
 
     model_config = {"frozen": True}
 

@@ -84,7 +84,11 @@ def with_author_identifier(users_collection: str) -> list[Document]:
                 "as": "author",
             }
         },
-        {"$set": {"author": {"$map": {"input": "$author", "as": "a", "in": "$$a.identifier"}}}},
+        {
+            "$addFields": {
+                "author": {"$map": {"input": "$author", "as": "a", "in": "$$a.identifier"}}
+            }
+        },
     ]
 
 
@@ -163,7 +167,7 @@ def merge_by_id_pipeline(
         }
     return [
         {
-            "$set": {
+            "$addFields": {
                 "schemaVersion": {"$ifNull": ["$schemaVersion", SCHEMA_VERSION]},
                 "createdAt": {"$ifNull": ["$createdAt", {"$literal": utc_now()}]},
                 "steps": {"$ifNull": ["$steps", []]},
@@ -172,7 +176,7 @@ def merge_by_id_pipeline(
             }
         },
         {
-            "$set": {
+            "$addFields": {
                 array: {"$let": in_items | {"in": {"$cond": [is_stored, merged, appended]}}},
                 **overflow,
             }
@@ -183,7 +187,7 @@ def merge_by_id_pipeline(
 async def backfill_activity(collection: Any) -> None:
     """Give `updatedAt` to the threads stored before the layer kept it; idempotent."""
     await collection.update_many(
-        {"updatedAt": {"$exists": False}}, [{"$set": {"updatedAt": backfilled_activity()}}]
+        {"updatedAt": {"$exists": False}}, [{"$addFields": {"updatedAt": backfilled_activity()}}]
     )
 
 

@@ -28,18 +28,19 @@ class MongoServer:
     """The server the suite talks to: one it started, or the one MONGODB_URI names."""
 
     uri: str
+    started_here: bool
 
 
 @pytest.fixture(scope="session")
 def mongo_server() -> Iterator[MongoServer]:
     if os.environ.get("MONGODB_URI"):
-        yield MongoServer(uri=os.environ["MONGODB_URI"])
+        yield MongoServer(uri=os.environ["MONGODB_URI"], started_here=False)
         return
     storage = Path(tempfile.mkdtemp(prefix="mongo-layer-test-"))
     server = EmbeddedServer(storage)
     server.start()
     try:
-        yield MongoServer(uri=server.uri)
+        yield MongoServer(uri=server.uri, started_here=True)
     finally:
         server.stop()
         shutil.rmtree(storage, ignore_errors=True)
@@ -179,7 +180,10 @@ async def mock_layer() -> AsyncIterator[MongoDataLayer]:
     from mongomock_motor import AsyncMongoMockClient
 
     data_layer = MongoDataLayer(
-        client=AsyncMongoMockClient(), database="unit", mount_file_route=False
+        client=AsyncMongoMockClient(),
+        database="unit",
+        settings=MongoLayerSettings(check_server=False),
+        mount_file_route=False,
     )
     await data_layer.ensure_indexes()
     yield data_layer

@@ -80,7 +80,8 @@ def test_an_unreachable_server_fails_with_one_line_naming_it() -> None:
     run = CliRunner().invoke(main, ["--uri", uri, "prune"])
 
     assert run.exit_code == ExitCode.FAILURE
-    assert run.stderr.startswith("Error: cannot reach MongoDB: 127.0.0.1:9")
+    assert run.stderr.startswith("Error: cannot reach MongoDB")
+    assert "127.0.0.1:9" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert "Traceback" not in run.stderr
 

@@ -16,7 +16,7 @@ from chainlit.step import StepDict
 from conftest import close_client, make_client
 from pymongo.errors import PyMongoError
 
-from mongo_layer import MongoDataLayer
+from mongo_layer import MongoDataLayer, ServerUnreachableError
 from mongo_layer.embedded import EmbeddedServer
 
 SERVER_SELECTION_TIMEOUT_MS = 5000
@@ -138,7 +138,7 @@ async def test_a_layer_first_used_while_the_server_is_down_works_once_it_is_back
     layer = MongoDataLayer(client=client, database="late", mount_file_route=False)
     try:
         await asyncio.to_thread(own_server.stop)
-        with pytest.raises(PyMongoError):
+        with pytest.raises(ServerUnreachableError, match="cannot reach MongoDB"):
             await layer.update_thread("t1", name="while down")
         await asyncio.to_thread(own_server.start)
 

@@ -35,6 +35,7 @@ def test_settings_are_read_from_the_environment() -> None:
             "MONGO_LAYER_FEEDBACK_COLLECTION": "ratings",
             "MONGO_LAYER_FILES_BUCKET": "uploads",
             "MONGO_LAYER_FILE_ROUTE": "/files",
+            "MONGO_LAYER_SERVER_SELECTION_TIMEOUT_MS": "1500",
         }
     )
 
@@ -44,6 +45,7 @@ def test_settings_are_read_from_the_environment() -> None:
     assert settings.feedback_name == "chat_ratings"
     assert settings.files_bucket_name == "chat_uploads"
     assert settings.file_route == "/files"
+    assert settings.server_selection_timeout_ms == 1500
 
 
 def test_an_empty_environment_gives_the_defaults() -> None:
