@@ -6,14 +6,17 @@ app and reopen a thread from the sidebar: messages, steps, files and feedback ar
 
 MONGODB_URI selects the database server; without it the app uses an embedded one whose
 data lives in EXAMPLE_DATA_DIR (default examples/.data/), shared by every copy of the app
-started on that folder.
+started on that folder. EXAMPLE_RETENTION_DAYS=N deletes, once a day, the threads nobody
+touched for N days (the library call behind `mongo-layer retention`).
 """
 
+import asyncio
 import hmac
 import logging
 import os
 import secrets
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import chainlit as cl
@@ -55,7 +58,10 @@ STARTER_HINTS = {
         " as feedback and are back when you reopen the thread."
     ),
 }
+RETENTION_DAYS = int(os.environ.get("EXAMPLE_RETENTION_DAYS") or 0)
+RETENTION_EVERY = timedelta(days=1)
 embedded_server: AppDataServer | None = None
+background_tasks: set["asyncio.Task[None]"] = set()
 
 
 def demo_auth_secret() -> str:
@@ -102,6 +108,21 @@ async def start_data_layer() -> None:
     # request, so a file URL opened right after a restart is served.
     layer: MongoDataLayer = get_data_layer()
     await layer.ensure_indexes()
+    if RETENTION_DAYS:
+        task = asyncio.create_task(apply_retention(layer, timedelta(days=RETENTION_DAYS)))
+        background_tasks.add(task)
+        task.add_done_callback(background_tasks.discard)
+
+
+async def apply_retention(layer: MongoDataLayer, window: timedelta) -> None:
+    """Delete the threads inactive for longer than `window` now, then once a day."""
+    while True:
+        try:
+            summary = await layer.delete_threads_older_than(window)
+            logger.info("retention: deleted %d threads inactive for %s", summary.threads, window)
+        except Exception:
+            logger.exception("retention failed; trying again in %s", RETENTION_EVERY)
+        await asyncio.sleep(RETENTION_EVERY.total_seconds())
 
 
 @cl.on_app_shutdown
