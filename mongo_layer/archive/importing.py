@@ -125,6 +125,7 @@ async def import_archive(
                 if on_progress is not None:
                     on_progress(summary)
             elif isinstance(record, EndRecord):
+                pending.check_complete(number)
                 check_counts(record, summary)
                 return summary
             else:
