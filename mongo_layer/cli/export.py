@@ -53,10 +53,12 @@ def export(
     else:
         summary = export_json(target, selection, out, batch_size)
     where = "stdout" if out is None or str(out) == "-" else str(out)
-    line = (
-        f"export: wrote {counted(summary.users, 'user')}, {counted(summary.threads, 'thread')}"
-        f" and {counted(summary.files, 'file')} ({size_in_bytes(summary.file_bytes)}) to {where}"
-    )
+    files = f"{counted(summary.files, 'file')} ({size_in_bytes(summary.file_bytes)})"
+    if output_format == "markdown":
+        line = f"export: wrote {counted(summary.threads, 'transcript')} and {files} to {where}"
+    else:
+        users, threads = counted(summary.users, "user"), counted(summary.threads, "thread")
+        line = f"export: wrote {users}, {threads} and {files} to {where}"
     if where == "stdout":
         click.echo(line, err=True)
     else:

@@ -1,7 +1,8 @@
 """How the command writes: results on stdout, progress on stderr (a rich progress bar on a
-terminal, one plain line per batch otherwise, so logs of scheduled jobs stay readable)."""
+terminal, otherwise a plain line now and then, so logs of scheduled jobs stay readable)."""
 
 import json
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -31,14 +32,19 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
+# Without a terminal, a progress line at most this often (plus the first and the last).
+PLAIN_PROGRESS_SECONDS = 5.0
+
+
 class JobProgress:
-    """Progress of a long job, updated after each batch."""
+    """Progress of a long job, updated after each batch or item."""
 
     def __init__(self, description: str) -> None:
         self.description = description
         self.console = Console(stderr=True, highlight=False)
         self._bar: Progress | None = None
         self._task: TaskID | None = None
+        self._last_line: float | None = None
 
     def __enter__(self) -> "JobProgress":
         if self.console.is_terminal:
@@ -61,6 +67,11 @@ class JobProgress:
             label = f"{self.description} {note}".rstrip()
             self._bar.update(self._task, completed=done, total=total, description=label)
             return
+        now = time.monotonic()
+        recent = self._last_line is not None and now - self._last_line < PLAIN_PROGRESS_SECONDS
+        if recent and done != total:
+            return
+        self._last_line = now
         of_total = f"/{total}" if total is not None else ""
         click.echo(f"{self.description}: {done}{of_total} {note}".rstrip(), err=True)
 

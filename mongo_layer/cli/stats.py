@@ -35,7 +35,7 @@ def stats(target: DatabaseTarget, days: int, as_json: bool) -> None:
 def totals_table(statistics: Statistics) -> Table:
     share = statistics.positive_feedback_share
     thumbs_up = "no ratings" if share is None else f"{share:.0%} thumbs up"
-    table = Table("stored", "count", "detail", title="Stored", title_justify="left")
+    table = Table("", "count", "detail", title="Stored", title_justify="left")
     table.add_row("users", str(statistics.users), "")
     table.add_row("threads", str(statistics.threads), "")
     table.add_row(
