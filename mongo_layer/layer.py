@@ -599,6 +599,19 @@ class MongoDataLayer(BaseDataLayer):
         await self._ready()
         return await collect_statistics(self, days)
 
+    async def document_counts(self) -> dict[str, int]:
+        """How many documents each of the layer's collections holds, by collection name,
+        from the collections' metadata (estimated: no collection is scanned)."""
+        collections = [
+            self.threads.collection,
+            self.overflow.collection,
+            self.users.collection,
+            self.feedback.collection,
+            self.files.files,
+            self.files.chunks,
+        ]
+        return {c.name: await c.estimated_document_count() for c in collections}
+
     async def thread_batches(
         self,
         user_identifier: str | None = None,

@@ -10,6 +10,7 @@ import click
 from pydantic import ValidationError
 
 from ..settings import MongoLayerSettings, environment_variable
+from .check import check
 from .erase_user import erase_user
 from .export import export
 from .import_archive import import_command
@@ -101,6 +102,7 @@ def main(
     context.obj = DatabaseTarget(uri=uri, settings=settings, driver=driver)
 
 
+main.add_command(check)
 main.add_command(stats)
 main.add_command(prune)
 main.add_command(retention)
