@@ -52,7 +52,7 @@ from .maintenance import prune_orphan_files
 from .overflow import OverflowStore
 from .pagination import decode_cursor, encode_cursor
 from .queueing import queued_until_user_message
-from .restore import RestoreSummary, restored_thread_fields
+from .restore import RestoreSummary, fields_are_stored, restored_thread_fields
 from .retention import DeletionSummary, ProgressCallback, delete_threads
 from .session_scope import element_thread_in_session_scope
 from .settings import MongoLayerSettings
@@ -460,7 +460,9 @@ class MongoDataLayer(BaseDataLayer):
         )
         summary = RestoreSummary(thread_id=thread_id)
         stored = await self.threads.find_thread(thread_id) or {"_id": thread_id}
-        await self.threads.restore_fields(thread_id, fields)
+        if not fields_are_stored(stored, fields):
+            await self.threads.restore_fields(thread_id, fields)
+            summary.thread_written = True
         await self._restore_steps(thread, stored, summary)
         await self._restore_elements(thread, stored, element_bytes, summary)
         if summary.steps_written:

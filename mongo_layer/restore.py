@@ -9,7 +9,7 @@ from chainlit.types import ThreadDict
 from pydantic import BaseModel, Field
 
 from .connection import Document
-from .documents import parse_metadata
+from .documents import parse_metadata, same_value
 from .ids import as_optional_id
 from .keys import escape_keys
 from .times import parse_time, utc_now
@@ -20,6 +20,7 @@ class RestoreSummary(BaseModel):
     zero but `steps_unchanged`: nothing was written again."""
 
     thread_id: str
+    thread_written: bool = Field(False, description="the thread's own fields were written")
     steps_written: int = 0
     steps_unchanged: int = 0
     feedback_written: int = 0
@@ -32,7 +33,12 @@ class RestoreSummary(BaseModel):
 
     @property
     def changed(self) -> bool:
-        return bool(self.steps_written or self.feedback_written or self.elements_written)
+        return bool(
+            self.thread_written
+            or self.steps_written
+            or self.feedback_written
+            or self.elements_written
+        )
 
 
 def restored_thread_fields(
@@ -60,6 +66,11 @@ def restored_thread_fields(
     if tags is not None:
         fields["tags"] = [str(tag) for tag in tags]
     return fields
+
+
+def fields_are_stored(stored: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
+    """Whether the stored thread already holds every one of `fields` as given."""
+    return all(same_value(stored.get(field), value) for field, value in fields.items())
 
 
 def step_time(step: Mapping[str, Any], thread_id: str) -> datetime | None:

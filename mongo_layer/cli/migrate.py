@@ -160,6 +160,9 @@ def print_report(report: Any) -> None:
             f"difference: thread {difference.thread_id} {difference.what}:"
             f" source {difference.source}, MongoDB {difference.mongo}"
         )
+    if report.dry_run:
+        console.print(f"{report.found.total} rows counted; nothing written")
+        return
     console.print(
         f"{report.found.total} rows in {report.seconds:.1f} s ({report.rows_per_second:.0f} rows/s)"
     )

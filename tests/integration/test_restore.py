@@ -327,3 +327,15 @@ async def test_a_step_changed_at_the_source_is_updated_on_the_next_restore(
     assert summary.steps_written == 1
     steps = (await stored_thread(layer, "t-old"))["steps"]
     assert steps[1]["output"] == "a better answer"
+
+
+async def test_a_thread_renamed_at_the_source_is_renamed_on_the_next_restore(
+    layer: MongoDataLayer,
+) -> None:
+    await layer.restore_thread(history_thread(steps=0))
+
+    summary = await layer.restore_thread(history_thread(steps=0, name="Herons, again"))
+
+    assert summary.thread_written
+    assert (await stored_thread(layer, "t-old"))["name"] == "Herons, again"
+    assert not (await layer.restore_thread(history_thread(steps=0, name="Herons, again"))).changed

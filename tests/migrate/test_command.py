@@ -66,6 +66,7 @@ async def test_a_dry_run_changes_nothing(
 
     assert run.exit_code == 0
     assert "would migrate" in run.stdout
+    assert "30 rows counted; nothing written" in run.stdout
     assert await layer.threads.collection.count_documents({}) == 0
 
 
