@@ -23,9 +23,10 @@ import chainlit as cl
 from chainlit.data import get_data_layer
 from chainlit.element import Element
 from chainlit.types import ThreadDict
+from database_check import database_problem, problem_line
 from embedded_server import AppDataServer
 
-from mongo_layer import MongoDataLayer
+from mongo_layer import MongoDataLayer, MongoLayerSettings
 from mongo_layer.embedded import EmbeddedServerError
 
 logger = logging.getLogger("example")
@@ -91,15 +92,29 @@ def mongodb_uri() -> str:
     return embedded_server.uri
 
 
+def layer_settings() -> MongoLayerSettings:
+    """The MONGO_LAYER_* settings, and MONGODB_DATABASE (default chainlit_example)."""
+    database = os.environ.get("MONGODB_DATABASE") or "chainlit_example"
+    return MongoLayerSettings.from_env().model_copy(update={"database": database})
+
+
+def exit_unless_database_usable(uri: str) -> None:
+    """Before Chainlit serves anyone: a database that does not answer, or cannot run the
+    layer, ends the app with one line instead of failing every login later."""
+    problem = asyncio.run(database_problem(uri, layer_settings()))
+    if problem is not None:
+        logger.error(problem_line(uri, problem))
+        raise SystemExit(1)
+
+
 os.environ.setdefault("CHAINLIT_AUTH_SECRET", demo_auth_secret())
 MONGODB_URI = mongodb_uri()
+exit_unless_database_usable(MONGODB_URI)
 
 
 @cl.data_layer
 def data_layer() -> MongoDataLayer:
-    return MongoDataLayer.from_uri(
-        MONGODB_URI, database=os.environ.get("MONGODB_DATABASE", "chainlit_example")
-    )
+    return MongoDataLayer.from_uri(MONGODB_URI, settings=layer_settings())
 
 
 @cl.on_app_startup
