@@ -24,7 +24,10 @@ async def database_problem(uri: str, settings: MongoLayerSettings) -> str | None
     """What keeps the app from using the database at `uri`, or None when it can. Waits at
     most the settings' server selection timeout."""
     try:
-        layer = MongoDataLayer.from_uri(uri, settings=settings, mount_file_route=False)
+        # A layer for this check only: the app's own layer mounts the routes.
+        layer = MongoDataLayer.from_uri(
+            uri, settings=settings, mount_file_route=False, guard_feedback_routes=False
+        )
     except (ConfigurationError, MongoLayerError) as error:
         # pymongo refuses a malformed URI, and an unresolvable mongodb+srv:// host, here.
         return f"not a usable MongoDB URI ({error})"

@@ -23,13 +23,13 @@ ADVICE = (
         pytest.param(
             "mongodb://alice:s3cret-pw@127.0.0.1:{port}/",
             "mongodb://alice:***@127.0.0.1:{port}/",
-            "no MongoDB server answered at 127.0.0.1:{port} within 1 s",
+            "127.0.0.1:{port}",
             id="nothing-listens",
         ),
         pytest.param(
             "mongodb://no-such-host.invalid:27017/",
             "mongodb://no-such-host.invalid:27017/",
-            "no MongoDB server answered at no-such-host.invalid:27017",
+            "no-such-host.invalid:27017",
             id="unresolvable-host",
         ),
         pytest.param(
@@ -56,8 +56,9 @@ def test_a_database_it_cannot_use_stops_the_app_with_one_line(
 
     assert outcome.returncode == 1
     [line] = [line for line in outcome.stdout.splitlines() if "ERROR" in line]
-    assert f"cannot use the database at {shown.format(port=port)}: " in line
-    assert problem.format(port=port) in line
+    prefix = f"cannot use the database at {shown.format(port=port)}: "
+    assert prefix in line
+    assert problem.format(port=port) in line.split(prefix, 1)[1]
     assert line.endswith(ADVICE)
     assert "s3cret" not in outcome.stdout
     assert "Traceback" not in outcome.stdout
