@@ -4,12 +4,15 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from .capabilities import IndexStatus
 from .connection import Connection, opened_cursor
+from .element_owners import backfill_owners
 from .settings import MongoLayerSettings
 from .threads import backfill_activity
 
 SIDEBAR_INDEX = "sidebar_by_activity"
-# The index of releases that ordered the sidebar by creation; nothing uses it any more.
-SUPERSEDED_THREAD_INDEXES = ("sidebar",)
+# Indexes of earlier releases that nothing uses any more: the sidebar by creation, and the
+# unique index on element ids (a sharded cluster refuses it; element_owners.py replaces it).
+ELEMENT_ID_INDEX = "element_id"
+SUPERSEDED_THREAD_INDEXES = ("sidebar", ELEMENT_ID_INDEX)
 
 
 def thread_indexes() -> list[IndexModel]:
@@ -20,14 +23,6 @@ def thread_indexes() -> list[IndexModel]:
             name=SIDEBAR_INDEX,
         ),
         IndexModel([("steps.id", ASCENDING)], name="step_id"),
-        # An element id belongs to one thread only: a later write naming it from another
-        # thread is refused by this index instead of moving or overwriting the element.
-        IndexModel(
-            [("elements.id", ASCENDING)],
-            name="element_id",
-            unique=True,
-            partialFilterExpression={"elements.id": {"$exists": True}},
-        ),
     ]
 
 
@@ -70,6 +65,8 @@ async def ensure_indexes(connection: Connection, settings: MongoLayerSettings) -
     for collection, indexes in layer_indexes(settings).items():
         await connection.collection(collection).create_indexes(indexes)
     existing = await threads.index_information()
+    if ELEMENT_ID_INDEX in existing:
+        await backfill_owners(threads, connection.collection(settings.element_owners_name))
     for name in SUPERSEDED_THREAD_INDEXES:
         if name in existing:
             await threads.drop_index(name)

@@ -43,7 +43,8 @@ from .documents import (
     step_to_document,
     thread_from_document,
 )
-from .errors import ElementConflictError, MongoLayerError, StepNotFoundError, ThreadAccessError
+from .element_owners import ElementOwnerStore
+from .errors import MongoLayerError, StepNotFoundError, ThreadAccessError
 from .feedback import FeedbackStore
 from .files import ElementFile, FileStore, StoredFile
 from .ids import as_id, as_optional_id, as_read_id
@@ -115,6 +116,7 @@ class MongoDataLayer(BaseDataLayer):
         )
         self.files = FileStore(self.connection, settings.files_bucket_name)
         self.overflow = OverflowStore(collection(settings.overflow_name), settings.threads_name)
+        self.element_owners = ElementOwnerStore(collection(settings.element_owners_name))
         self.steps = StepStore(self.threads, self.overflow, self.files, settings)
         self.contents = ContentStores(self.threads, self.overflow, self.feedback, self.files)
         self._indexes_ready = False
@@ -271,15 +273,12 @@ class MongoDataLayer(BaseDataLayer):
         thread_id = as_id(element.thread_id, f"thread id of element {element_id!r}")
         element_thread_in_session_scope(thread_id, element_id)
         document = element_to_document(element.to_dict(), element_id)
+        await self.element_owners.claim(element_id, thread_id)
         file = ElementFile(element_id, thread_id, document.get("forId"), element.name, element.mime)
         file_id = await self.files.upload_element_file(file, element.content, element.path)
         if file_id is not None:
             document["fileId"] = file_id
-        try:
-            previous = await self.threads.upsert_element(thread_id, document)
-        except ElementConflictError:
-            await self.files.delete_many([file_id] if file_id is not None else [])
-            raise
+        previous = await self.threads.upsert_element(thread_id, document)
         if file_id is not None and previous is not None:
             replaced = [f for f in file_ids_of([previous]) if f != file_id]
             await self.files.delete_many(replaced)
@@ -301,7 +300,11 @@ class MongoDataLayer(BaseDataLayer):
         element_id = as_id(element_id, "element id")
         thread_id = as_optional_id(thread_id, f"thread id of element {element_id!r}")
         thread_id = element_thread_in_session_scope(thread_id, element_id)
-        removed = await self.threads.remove_element(element_id, thread_id)
+        if thread_id is None:
+            thread_id = await self.element_owners.owner_of(element_id)
+        removed = None
+        if thread_id is not None:
+            removed = await self.threads.remove_element(element_id, thread_id)
         if removed is None:
             logger.info(
                 "element %r (thread %r) was not stored; nothing to delete", element_id, thread_id
@@ -355,10 +358,11 @@ class MongoDataLayer(BaseDataLayer):
         await self._ready()
         thread_id = as_id(thread_id, "thread id")
         self.steps.forget_thread(thread_id)
-        deleted = await self.threads.delete(thread_id)
+        deleted = await self.threads.delete(thread_id) or {}
         await self.feedback.delete_for_thread(thread_id)
-        if deleted is not None and deleted.get("overflow"):
+        if deleted.get("overflow"):
             await self.overflow.delete_for_thread(thread_id)
+        await self.element_owners.release([e["id"] for e in deleted.get("elements") or []])
         await self.files.delete_for_thread(thread_id)
 
     async def list_threads(
@@ -514,6 +518,8 @@ class MongoDataLayer(BaseDataLayer):
         stored_elements = {element["id"]: element for element in stored.get("elements") or []}
         for element in thread.get("elements") or []:
             element_id = as_id(element.get("id"), f"element of thread {thread_id!r}")
+            if element_id not in stored_elements:
+                await self.element_owners.claim(element_id, thread_id)
             previous = stored_elements.get(element_id) or {}
             file_id = previous.get("fileId")
             if file_id is None and element_bytes is not None:

@@ -12,6 +12,7 @@ _ENV_FIELDS = {
     "MONGO_LAYER_FEEDBACK_COLLECTION": "feedback_collection",
     "MONGO_LAYER_OVERFLOW_COLLECTION": "overflow_collection",
     "MONGO_LAYER_FILES_BUCKET": "files_bucket",
+    "MONGO_LAYER_ELEMENT_OWNERS_COLLECTION": "element_owners_collection",
     "MONGO_LAYER_FILE_ROUTE": "file_route",
     "MONGO_LAYER_MAX_FEEDBACK_COMMENT_LENGTH": "max_feedback_comment_length",
     "MONGO_LAYER_SERVER_SELECTION_TIMEOUT_MS": "server_selection_timeout_ms",
@@ -28,6 +29,7 @@ class MongoLayerSettings(BaseModel):
     feedback_collection: str = Field("feedback", min_length=1)
     overflow_collection: str = Field("thread_steps", min_length=1)
     files_bucket: str = Field("elements", min_length=1)
+    element_owners_collection: str = Field("element_owners", min_length=1)
     file_route: str = Field("/mongo-layer/files", pattern=r"^/[A-Za-z0-9_\-/]*[A-Za-z0-9_\-]$")
     max_thread_name_length: int = Field(255, gt=0)
     max_search_length: int = Field(200, gt=0)
@@ -58,6 +60,10 @@ class MongoLayerSettings(BaseModel):
     @property
     def overflow_name(self) -> str:
         return self.collection_prefix + self.overflow_collection
+
+    @property
+    def element_owners_name(self) -> str:
+        return self.collection_prefix + self.element_owners_collection
 
     @property
     def files_bucket_name(self) -> str:

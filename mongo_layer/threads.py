@@ -11,7 +11,6 @@ from pymongo.errors import DocumentTooLarge, DuplicateKeyError, OperationFailure
 from .connection import Document, aggregate
 from .documents import SCHEMA_VERSION
 from .errors import (
-    ElementConflictError,
     InvalidInputError,
     MongoLayerError,
     ThreadTooLargeError,
@@ -328,21 +327,17 @@ class ThreadStore:
         await self.collection.update_one({"_id": thread_id}, {"$max": {"updatedAt": activity_at}})
 
     async def upsert_element(self, thread_id: str, element: Document) -> Document | None:
-        """Insert or merge one element's metadata; an id owned by another thread is refused.
-        Returns the element as it was stored before (None when new), so that a file the
-        previous version pointed to can be deleted."""
+        """Insert or merge one element's metadata (its id is claimed for this thread first,
+        see element_owners.py). Returns the element as it was stored before (None when
+        new), so that a file the previous version pointed to can be deleted."""
         pipeline = merge_by_id_pipeline("elements", element, element)
         projection = {"elements": {"$elemMatch": {"id": element["id"]}}}
         what = f"element {element['id']!r}"
         for _ in range(2):
             try:
                 before = await self._update_thread_document(thread_id, pipeline, what, projection)
-            except DuplicateKeyError as error:
-                if "elements.id" in (error.details or {}).get("keyPattern", {}):
-                    raise ElementConflictError(
-                        f"element {element['id']!r} belongs to another thread than {thread_id!r}"
-                    ) from error
-                # A collision on _id: two first writes raced to create the thread.
+            except DuplicateKeyError:
+                # Two first writes raced to create the thread.
                 continue
             previous = (before or {}).get("elements") or []
             return previous[0] if previous else None
@@ -392,13 +387,11 @@ class ThreadStore:
         )
         return found
 
-    async def remove_element(self, element_id: str, thread_id: str | None) -> Document | None:
-        """Remove one element's metadata; returns it as it was, or None when not found."""
-        query: Document = {"elements.id": element_id}
-        if thread_id is not None:
-            query["_id"] = thread_id
+    async def remove_element(self, element_id: str, thread_id: str) -> Document | None:
+        """Remove one element's metadata from its thread; returns it as it was, or None when
+        the thread does not hold it."""
         found: Document | None = await self.collection.find_one_and_update(
-            query,
+            {"_id": thread_id, "elements.id": element_id},
             {"$pull": {"elements": {"id": element_id}}},
             projection={"elements": {"$elemMatch": {"id": element_id}}},
         )

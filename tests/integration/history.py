@@ -111,7 +111,7 @@ async def without_threads(
     layer: MongoDataLayer, contents: dict[str, list[dict[str, Any]]], thread_ids: set[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """`contents` (a snapshot) less every document that belongs to these threads: thread
-    documents, overflow steps, feedback, files and their chunks."""
+    documents, overflow steps, feedback, element id claims, files and their chunks."""
     settings = layer.settings
     bucket = settings.files_bucket_name
     removed_files = {
@@ -123,6 +123,7 @@ async def without_threads(
         settings.threads_name: lambda d: d["_id"] in thread_ids,
         settings.overflow_name: lambda d: d["threadId"] in thread_ids,
         settings.feedback_name: lambda d: d.get("threadId") in thread_ids,
+        settings.element_owners_name: lambda d: d["threadId"] in thread_ids,
         f"{bucket}.files": lambda d: d["_id"] in removed_files,
         f"{bucket}.chunks": lambda d: d["files_id"] in removed_files,
     }

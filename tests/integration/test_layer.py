@@ -72,7 +72,7 @@ async def test_the_first_operation_creates_the_indexes(
 
     await fresh.update_thread("t1", name="chat")
 
-    assert {"sidebar_by_activity", "step_id", "element_id"} <= set(
+    assert {"sidebar_by_activity", "step_id"} <= set(
         await fresh.threads.collection.index_information()
     )
     await fresh.ensure_indexes()

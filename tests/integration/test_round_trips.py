@@ -157,6 +157,7 @@ async def test_delete_feedback_is_one_command(layer: MongoDataLayer, commands: C
 async def test_delete_thread_is_three_commands_at_most_plus_the_gridfs_deletes(
     layer: MongoDataLayer, commands: CommandLog, files: int
 ) -> None:
+    """Plus one when the thread had elements: it frees their ids (element_owners)."""
     await chat(layer)
     for _ in range(files):
         await layer.create_element(file_element("t1"))
@@ -165,8 +166,11 @@ async def test_delete_thread_is_three_commands_at_most_plus_the_gridfs_deletes(
     total = await count(commands, layer.delete_thread("t1"))
 
     gridfs_deletes = [c for c in commands.on_bucket(bucket) if c[0] == "delete"]
+    owners = layer.settings.element_owners_name
+    freed_ids = [c for c in commands.targets if c == ("delete", owners)]
     assert len(gridfs_deletes) == (2 if files else 0), commands.targets
-    assert total - len(gridfs_deletes) <= 3, commands.targets
+    assert len(freed_ids) == (1 if files else 0), commands.targets
+    assert total - len(gridfs_deletes) - len(freed_ids) <= 3, commands.targets
 
 
 async def test_get_thread_with_steps_feedback_and_elements_is_one_command(
@@ -207,18 +211,26 @@ async def test_a_sidebar_page_with_search_feedback_and_cursor_is_two_commands_at
     assert await count(commands, second) <= 2, commands.commands
 
 
+@pytest.mark.parametrize("known_element", [False, True])
 async def test_create_element_with_a_file_is_one_command_plus_the_gridfs_upload(
-    layer: MongoDataLayer, commands: CommandLog
+    layer: MongoDataLayer, commands: CommandLog, known_element: bool
 ) -> None:
+    """Plus one for an element id this layer has not met: the claim of its id
+    (element_owners), which keeps an id to one thread on a sharded cluster."""
     await chat(layer)
+    if known_element:
+        await layer.create_element(file_element("t1", content=b"first", id="e1"))
     bucket = layer.settings.files_bucket_name
 
-    total = await count(commands, layer.create_element(file_element("t1", content=b"x" * 10)))
+    written = layer.create_element(file_element("t1", content=b"x" * 10, id="e1"))
+    total = await count(commands, written)
 
     gridfs = commands.on_bucket(bucket)
     inserts = sorted(target for name, target in gridfs if name == "insert")
     assert inserts == [f"{bucket}.chunks", f"{bucket}.files"], commands.targets
-    assert total - len(gridfs) == 1, commands.targets
+    claims = [c for c in commands.targets if c[1] == layer.settings.element_owners_name]
+    assert len(claims) == (0 if known_element else 1), commands.targets
+    assert total - len(gridfs) - len(claims) == 1, commands.targets
 
 
 async def test_a_step_write_does_not_bring_the_step_back(

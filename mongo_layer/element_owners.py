@@ -1,0 +1,87 @@
+"""Which thread an element id belongs to: one small document per element id.
+
+An element id names one element of one thread; a write naming it from another thread is
+refused. A unique index on the embedded `elements.id` would say so, but a sharded cluster
+refuses a unique index that does not start with the shard key (`threads` is sharded on
+`_id`). So the claim lives in its own collection, keyed by the element id, which is also its
+shard key: `{_id: element id, threadId}`.
+"""
+
+from collections import OrderedDict
+from typing import Any
+
+from pymongo import UpdateOne
+
+from .connection import Document, find_one_and_upsert
+from .documents import SCHEMA_VERSION
+from .errors import ElementConflictError
+from .times import utc_now
+
+# How many claims a layer remembers, sparing a rewrite of a known element its claim command.
+REMEMBERED_CLAIMS = 4096
+BACKFILL_BATCH = 1000
+
+
+def claim_fields(thread_id: str) -> Document:
+    return {"threadId": thread_id, "createdAt": utc_now(), "schemaVersion": SCHEMA_VERSION}
+
+
+async def backfill_owners(threads: Any, owners: Any) -> None:
+    """Claim, for their threads, the element ids stored before claims were kept (when a
+    unique index on `elements.id` guarded them); existing claims stay. Idempotent."""
+    batch: list[UpdateOne] = []
+    async for thread in threads.find({"elements.0": {"$exists": True}}, {"elements.id": 1}):
+        for element in thread.get("elements") or []:
+            claim = {"$setOnInsert": claim_fields(thread["_id"])}
+            batch.append(UpdateOne({"_id": element["id"]}, claim, upsert=True))
+        if len(batch) >= BACKFILL_BATCH:
+            await owners.bulk_write(batch, ordered=False)
+            batch = []
+    if batch:
+        await owners.bulk_write(batch, ordered=False)
+
+
+class ElementOwnerStore:
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+        self._owners: OrderedDict[str, str] = OrderedDict()
+
+    async def claim(self, element_id: str, thread_id: str) -> None:
+        """Make `thread_id` the owner of `element_id`, unless another thread owns it:
+        ElementConflictError then. Two first claims racing end with one owner. One command
+        the first time this layer meets the element id, none after."""
+        if self._owners.get(element_id) == thread_id:
+            self._owners.move_to_end(element_id)
+            return
+        claimed = await find_one_and_upsert(
+            self.collection,
+            {"_id": element_id},
+            {"$setOnInsert": claim_fields(thread_id)},
+            f"element {element_id!r}",
+            projection={"threadId": 1},
+        )
+        if claimed.get("threadId") != thread_id:
+            raise ElementConflictError(
+                f"element {element_id!r} belongs to another thread than {thread_id!r}"
+            )
+        self._remember(element_id, thread_id)
+
+    async def owner_of(self, element_id: str) -> str | None:
+        """The id of the thread owning the element id, or None when none does."""
+        if element_id in self._owners:
+            return self._owners[element_id]
+        found = await self.collection.find_one({"_id": element_id}, {"threadId": 1})
+        return str(found["threadId"]) if found else None
+
+    async def release(self, element_ids: list[str]) -> None:
+        """Forget the owners of these element ids (their thread is gone)."""
+        for element_id in element_ids:
+            self._owners.pop(element_id, None)
+        if element_ids:
+            await self.collection.delete_many({"_id": {"$in": element_ids}})
+
+    def _remember(self, element_id: str, thread_id: str) -> None:
+        self._owners[element_id] = thread_id
+        self._owners.move_to_end(element_id)
+        while len(self._owners) > REMEMBERED_CLAIMS:
+            self._owners.popitem(last=False)
