@@ -85,16 +85,38 @@ async def postgres_dsn(postgres_server: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def postgres_sqlalchemy_url(postgres_server: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database with SQLAlchemyDataLayer's documented schema."""
+    name = f"migrate_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(f"{postgres_server}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+asyncpg://{postgres_server.split('://', 1)[1]}/{name}"
+        await create_sqlalchemy_schema(url, postgres=True)
+        yield url
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
 async def sqlite_url(tmp_path: Path) -> str:
     """An SQLite database with SQLAlchemyDataLayer's documented schema."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'chainlit.db'}"
+    await create_sqlalchemy_schema(url)
+    return url
+
+
+async def create_sqlalchemy_schema(url: str, postgres: bool = False) -> None:
+    schema = SQLALCHEMY_SCHEMA.read_text()
+    if postgres:
+        schema = schema.replace('"tags" TEXT,', '"tags" TEXT[],')
     engine = create_async_engine(url)
     async with engine.begin() as connection:
-        for statement in SQLALCHEMY_SCHEMA.read_text().split(";"):
+        for statement in schema.split(";"):
             if statement.strip():
                 await connection.exec_driver_sql(statement)
     await engine.dispose()
-    return url
 
 
 @pytest.fixture
@@ -105,20 +127,23 @@ def files_folder(tmp_path: Path) -> Path:
     return folder
 
 
-# Rows Chainlit's layers never write but a database can hold: a step whose thread is gone
-# and a thread without a user.
-BROKEN_ROWS = {
-    "sqlalchemy": [
-        """INSERT INTO steps (id, name, type, "threadId", streaming, "createdAt")
-           VALUES ('lost-step', 'x', 'run', 'no-such-thread', 0, '2024-05-01T10:00:00Z')""",
-        """INSERT INTO threads (id, "createdAt", name, metadata)
-           VALUES ('ownerless', '2024-05-01T10:00:00Z', 'nobody''s', '{}')""",
-    ],
-    "chainlit": [
-        """INSERT INTO "Step" (id, type, metadata, "startTime", "endTime")
-           VALUES ('lost-step', 'run', '{}', now(), now())""",
-        """INSERT INTO "Thread" (id, name, metadata) VALUES ('ownerless', 'nobody''s', '{}')""",
-    ],
+# Rows Chainlit's layers never write but a database can hold: a thread without a user, and
+# where no foreign key forbids it (SQLite enforces none; ChainlitDataLayer's steps may have
+# no thread) a step whose thread is gone.
+OWNERLESS = "0c3e9f0a-7d43-4e0e-8f0e-2f1a3b4c5d6e"
+LOST_STEP = "5b2d8c1e-1a2b-4c3d-9e8f-7a6b5c4d3e2f"
+MISSING_THREAD = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
+OWNERLESS_THREAD = {
+    "sqlalchemy": f"""INSERT INTO threads (id, "createdAt", name, metadata)
+        VALUES ('{OWNERLESS}', '2024-05-01T10:00:00Z', 'nobody''s', '{{}}')""",
+    "chainlit": f"""INSERT INTO "Thread" (id, name, metadata)
+        VALUES ('{OWNERLESS}', 'nobody''s', '{{}}')""",
+}
+LOST_STEPS = {
+    "sqlalchemy": f"""INSERT INTO steps (id, name, type, "threadId", streaming, "createdAt")
+        VALUES ('{LOST_STEP}', 'x', 'run', '{MISSING_THREAD}', 0, '2024-05-01T10:00:00Z')""",
+    "chainlit": f"""INSERT INTO "Step" (id, type, metadata, "startTime", "endTime")
+        VALUES ('{LOST_STEP}', 'run', '{{}}', now(), now())""",
 }
 
 
@@ -154,19 +179,32 @@ class ChainlitDatabase:
         finally:
             await engine.dispose()
 
-    async def add_broken_rows(self) -> None:
-        await self.execute(*BROKEN_ROWS[self.layer])
+    async def add_broken_rows(self) -> set[tuple[str, str]]:
+        """Adds rows that cannot be migrated as they are; returns their (table, id)."""
+        await self.execute(OWNERLESS_THREAD[self.layer])
+        broken = {("threads", OWNERLESS)}
+        if self.layer == "chainlit" or self.url.startswith("sqlite"):
+            await self.execute(LOST_STEPS[self.layer])
+            broken.add(("steps", LOST_STEP))
+        return broken
 
 
 @pytest.fixture(
-    params=["sqlalchemy", pytest.param("chainlit", marks=pytest.mark.postgres)],
-    ids=["sqlalchemy-sqlite", "chainlit-postgres"],
+    params=[
+        "sqlalchemy-sqlite",
+        pytest.param("chainlit-postgres", marks=pytest.mark.postgres),
+        pytest.param("sqlalchemy-postgres", marks=pytest.mark.postgres),
+    ]
 )
 def chainlit_database(request: pytest.FixtureRequest, files_folder: Path) -> ChainlitDatabase:
-    """SQLAlchemyDataLayer's database on SQLite, and ChainlitDataLayer's on PostgreSQL."""
-    if request.param == "chainlit":
-        return ChainlitDatabase("chainlit", request.getfixturevalue("postgres_dsn"), files_folder)
-    return ChainlitDatabase("sqlalchemy", request.getfixturevalue("sqlite_url"), files_folder)
+    """SQLAlchemyDataLayer's database on SQLite and on PostgreSQL, and ChainlitDataLayer's."""
+    layer = request.param.split("-")[0]
+    url_fixture = {
+        "chainlit-postgres": "postgres_dsn",
+        "sqlalchemy-postgres": "postgres_sqlalchemy_url",
+        "sqlalchemy-sqlite": "sqlite_url",
+    }[request.param]
+    return ChainlitDatabase(layer, request.getfixturevalue(url_fixture), files_folder)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """A Chainlit app's history, written through one of Chainlit's own SQL layers: two users,
 threads with nested steps, ratings and element files, as an app on that layer stores them."""
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,14 @@ from chainlit.user import User
 # ChainlitDataLayer parses a step's createdAt with exactly this format.
 STEP_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 START = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
+PARTS = ("question", "run", "tool", "answer")
+HISTORY_IDS = uuid.UUID("4f7ad7e6-2b1c-4c55-9a0e-6a3c1d2b9e10")
+
+
+def history_id(name: str) -> str:
+    """A UUID (SQLAlchemyDataLayer's schema on PostgreSQL takes nothing else), the same for
+    the same name."""
+    return str(uuid.uuid5(HISTORY_IDS, name))
 
 
 @dataclass
@@ -37,7 +46,7 @@ async def write_history(layer: BaseDataLayer, threads_per_user: int = 2) -> Hist
         assert user is not None
         history.user_ids[identifier] = user.id
         for n in range(threads_per_user):
-            await write_thread(layer, history, f"{identifier}-thread-{n}", user.id, n)
+            await write_thread(layer, history, history_id(f"{identifier}-{n}"), user.id, n)
     return history
 
 
@@ -50,41 +59,29 @@ async def write_thread(
     await layer.update_thread(thread_id, name=f"chat {thread_id}", user_id=user_id)
     await layer.update_thread(thread_id, metadata={"chat_profile": "default"})
     base = 60.0 * len(history.thread_ids)
+    question, run, tool, answer = (history_id(f"{thread_id}-{part}") for part in PARTS)
     steps = [
-        chat_step(f"{thread_id}-q", thread_id, "user_message", base, output=f"question {n}"),
-        chat_step(f"{thread_id}-run", thread_id, "run", base + 0.5, name="on_message"),
+        chat_step(question, thread_id, "user_message", base, output=f"question {n}"),
+        chat_step(run, thread_id, "run", base + 0.5, name="on_message"),
         chat_step(
-            f"{thread_id}-tool",
-            thread_id,
-            "tool",
-            base + 1.25,
-            parentId=f"{thread_id}-run",
-            input="search(herons)",
-            output="herons nest in colonies",
+            tool, thread_id, "tool", base + 1.25, parentId=run,
+            input="search(herons)", output="herons nest in colonies",
         ),
         chat_step(
-            f"{thread_id}-answer",
-            thread_id,
-            "assistant_message",
-            base + 2.0,
-            parentId=f"{thread_id}-run",
+            answer, thread_id, "assistant_message", base + 2.0, parentId=run,
             output=f"answer {n}: in colonies",
         ),
-    ]
+    ]  # fmt: skip
     for step in steps:
         await layer.create_step(step)
         history.steps[step["id"]] = step
     feedback_id = await layer.upsert_feedback(
-        Feedback(forId=f"{thread_id}-answer", threadId=thread_id, value=1, comment="helpful")
+        Feedback(forId=answer, threadId=thread_id, value=1, comment="helpful")
     )
-    history.feedback_ids[f"{thread_id}-answer"] = feedback_id
+    history.feedback_ids[answer] = feedback_id
     content = f"notes of {thread_id}\n".encode() * 50
     element = File(
-        name="notes.md",
-        content=content,
-        thread_id=thread_id,
-        for_id=f"{thread_id}-answer",
-        mime="text/markdown",
+        name="notes.md", content=content, thread_id=thread_id, for_id=answer, mime="text/markdown"
     )
     await layer.create_element(element)
     history.files[element.id] = content

@@ -1,5 +1,6 @@
 -- SQLAlchemyDataLayer's schema as Chainlit's documentation gives it (docs.chainlit.io,
--- data-layers/sqlalchemy), on SQLite: TEXT where PostgreSQL has TEXT[], which SQLite lacks.
+-- data-layers/sqlalchemy), for SQLite: TEXT where the documentation has TEXT[], which SQLite
+-- lacks (the tests put TEXT[] back for PostgreSQL).
 CREATE TABLE users (
     "id" UUID PRIMARY KEY,
     "identifier" TEXT NOT NULL UNIQUE,
