@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,32 +72,33 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture
-async def postgres_dsn(postgres_server: str) -> AsyncIterator[str]:
-    """A fresh database with ChainlitDataLayer's schema, dropped after the test."""
+@asynccontextmanager
+async def fresh_database(server: str, template: str = "template1") -> AsyncIterator[str]:
+    """A new database on `server`, copied from `template`; yields its name, then drops it."""
     name = f"migrate_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(f"{postgres_server}/postgres")
+    admin = await asyncpg.connect(f"{server}/postgres")
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{SCHEMA_DATABASE}"')
-        yield f"{postgres_server}/{name}"
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        yield name
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def postgres_dsn(postgres_server: str) -> AsyncIterator[str]:
+    """A fresh database with ChainlitDataLayer's schema, dropped after the test."""
+    async with fresh_database(postgres_server, SCHEMA_DATABASE) as name:
+        yield f"{postgres_server}/{name}"
 
 
 @pytest.fixture
 async def postgres_sqlalchemy_url(postgres_server: str) -> AsyncIterator[str]:
     """A fresh PostgreSQL database with SQLAlchemyDataLayer's documented schema."""
-    name = f"migrate_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(f"{postgres_server}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+    async with fresh_database(postgres_server) as name:
         url = f"postgresql+asyncpg://{postgres_server.split('://', 1)[1]}/{name}"
         await create_sqlalchemy_schema(url, postgres=True)
         yield url
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture
