@@ -15,13 +15,16 @@ import hmac
 import logging
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import chainlit as cl
+from chainlit.config import config
 from chainlit.data import get_data_layer
 from chainlit.element import Element
+from chainlit.server import sio
 from chainlit.types import ThreadDict
 from database_check import database_problem, problem_line
 from embedded_server import AppDataServer
@@ -107,6 +110,15 @@ def exit_unless_database_usable(uri: str) -> None:
         raise SystemExit(1)
 
 
+def accepts_socket_origin(origin: str, environ: Mapping[str, Any]) -> bool:
+    """Chainlit's websocket logs in with the login cookie and checks no origin, so a page
+    on another port of this host could open one as the user. Accept the app's own pages
+    (the origin the request's Host names) and the origins allow_origins lists."""
+    own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+    return origin == own or origin in config.project.allow_origins
+
+
+sio.eio.cors_allowed_origins = accepts_socket_origin
 os.environ.setdefault("CHAINLIT_AUTH_SECRET", demo_auth_secret())
 MONGODB_URI = mongodb_uri()
 exit_unless_database_usable(MONGODB_URI)

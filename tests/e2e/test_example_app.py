@@ -243,12 +243,19 @@ def test_a_conversation_survives_a_restart_stays_private_and_can_be_deleted(
     assert bob_page.request.get(notes_url).status in DENIED
     # A page of another origin (another port of this host) cannot read bob's threads with
     # his cookie: the app allows only its own origins, so no CORS header lets it.
+    foreign_url = f"http://127.0.0.1:{example_app.port + 1}"
     foreign = bob_page.request.post(
         "/project/threads",
         data={"pagination": {"first": 20}, "filter": {}},
-        headers={"Origin": f"http://127.0.0.1:{example_app.port + 1}"},
+        headers={"Origin": foreign_url},
     )
     assert "access-control-allow-origin" not in foreign.headers
+    # Nor can it open Chainlit's websocket, which logs in with that cookie.
+    handshake = "/ws/socket.io/?EIO=4&transport=polling"
+    own_origin = bob_page.request.get(handshake, headers={"Origin": example_app.url})
+    assert own_origin.status == 200
+    foreign_origin = bob_page.request.get(handshake, headers={"Origin": foreign_url})
+    assert foreign_origin.status == 400
     bob_page.click("#starter-rate-an-answer")
     expect(bob_page.get_by_text("Rate this answer with the thumbs below it")).to_be_visible()
     screenshot(bob_page, "06-bob-sees-nothing-of-alice")
