@@ -1,13 +1,20 @@
 """The indexes every query of the layer relies on, created idempotently."""
 
+import logging
+from typing import Any
+
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import OperationFailure
 
 from .capabilities import IndexStatus
-from .connection import Connection, opened_cursor
+from .connection import Connection, aggregate, opened_cursor
 from .element_owners import backfill_owners
 from .settings import MongoLayerSettings
 from .threads import backfill_activity
 
+logger = logging.getLogger("mongo_layer")
+
+DUPLICATE_KEY = 11000
 SIDEBAR_INDEX = "sidebar_by_activity"
 # Indexes of earlier releases that nothing uses any more: the sidebar by creation, and the
 # unique index on element ids (a sharded cluster refuses it; element_owners.py replaces it).
@@ -63,7 +70,10 @@ async def ensure_indexes(connection: Connection, settings: MongoLayerSettings) -
     threads = connection.collection(settings.threads_name)
     await backfill_activity(threads)
     for collection, indexes in layer_indexes(settings).items():
-        await connection.collection(collection).create_indexes(indexes)
+        if collection == settings.feedback_name:
+            await ensure_feedback_indexes(connection.collection(collection), indexes)
+        else:
+            await connection.collection(collection).create_indexes(indexes)
     existing = await threads.index_information()
     if ELEMENT_ID_INDEX in existing:
         await backfill_owners(threads, connection.collection(settings.element_owners_name))
@@ -83,3 +93,37 @@ async def index_statuses(connection: Connection, settings: MongoLayerSettings) -
             for name in (index.document["name"] for index in indexes)
         ]
     return statuses
+
+
+async def ensure_feedback_indexes(feedback: Any, indexes: list[IndexModel]) -> None:
+    """Create the feedback indexes. Releases before the unique index could store two ratings
+    of one step; the latest is kept, the others removed, so the index can be built."""
+    try:
+        await feedback.create_indexes(indexes)
+    except OperationFailure as error:
+        if error.code != DUPLICATE_KEY:
+            raise
+        removed = await remove_duplicate_ratings(feedback)
+        logger.warning("removed %d older duplicate ratings of the same steps", removed)
+        await feedback.create_indexes(indexes)
+
+
+async def remove_duplicate_ratings(feedback: Any) -> int:
+    """Keep each step's latest rating; returns how many others were deleted."""
+    groups = await aggregate(
+        feedback,
+        [
+            {"$sort": {"updatedAt": -1, "_id": 1}},
+            {
+                "$group": {
+                    "_id": {"thread": "$threadId", "step": "$forId"},
+                    "ids": {"$push": "$_id"},
+                }
+            },
+            {"$match": {"ids.1": {"$exists": True}}},
+        ],
+    )
+    older = [feedback_id for group in groups for feedback_id in group["ids"][1:]]
+    if older:
+        await feedback.delete_many({"_id": {"$in": older}})
+    return len(older)

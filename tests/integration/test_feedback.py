@@ -3,6 +3,7 @@ taken back only by that thread's author."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -302,3 +303,27 @@ async def test_two_first_ratings_racing_make_one_document_with_one_id(
         )
         assert ratings[0].id == ratings[1].id
     assert await layer.feedback.collection.count_documents({}) == len(step_ids)
+
+
+async def test_duplicate_ratings_of_an_earlier_release_give_way_to_the_unique_index(
+    layer: MongoDataLayer,
+) -> None:
+    """Before the unique index, a step could be rated twice; starting the layer keeps each
+    step's latest rating and builds the index."""
+    feedback = layer.feedback.collection
+    await feedback.drop_index("one_per_step")
+    older, newer = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC)
+    await feedback.insert_many(
+        [
+            {"_id": "old", "threadId": "t1", "forId": "s1", "value": 0, "updatedAt": older},
+            {"_id": "new", "threadId": "t1", "forId": "s1", "value": 1, "updatedAt": newer},
+            {"_id": "other", "threadId": "t1", "forId": "s2", "value": 1, "updatedAt": older},
+        ]
+    )
+    layer._indexes_ready = False
+
+    await layer.ensure_indexes()
+
+    assert [d["_id"] for d in await feedback_documents(layer)] == ["new", "other"]
+    with pytest.raises(DuplicateKeyError):
+        await feedback.insert_one({"_id": "x", "threadId": "t1", "forId": "s1"})
