@@ -8,7 +8,7 @@ import inspect
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReadPreference, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -80,6 +80,14 @@ class Connection:
         closing = self.client.close()
         if inspect.isawaitable(closing):
             await closing
+
+
+def primary_bound(collection: Any) -> Any:
+    """The same collection, read from the primary whatever read preference the app's URI or
+    client sets: for the layer's reads that must see its own last write."""
+    return collection.database.get_collection(
+        collection.name, read_preference=ReadPreference.PRIMARY
+    )
 
 
 async def find_one_and_upsert(

@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 
-from .connection import Document, find_one_and_upsert
+from .connection import Document, find_one_and_upsert, primary_bound
 from .documents import SCHEMA_VERSION
 from .errors import ElementConflictError
 from .times import utc_now
@@ -43,7 +43,8 @@ async def backfill_owners(threads: Any, owners: Any) -> None:
 
 class ElementOwnerStore:
     def __init__(self, collection: Any) -> None:
-        self.collection = collection
+        # An owner read must see the claim just written, whatever the app's read preference.
+        self.collection = primary_bound(collection)
         self._owners: OrderedDict[str, str] = OrderedDict()
 
     async def claim(self, element_id: str, thread_id: str) -> None:

@@ -8,7 +8,7 @@ import bson
 from pymongo import ReturnDocument
 from pymongo.errors import DocumentTooLarge, DuplicateKeyError, OperationFailure
 
-from .connection import Document, aggregate
+from .connection import Document, aggregate, primary_bound
 from .documents import SCHEMA_VERSION
 from .errors import (
     InvalidInputError,
@@ -205,6 +205,9 @@ class ThreadStore:
 
     def __init__(self, collection: Any, users_collection: str, feedback_collection: str) -> None:
         self.collection = collection
+        # Reads that must see the layer's own last write (which steps a full thread holds,
+        # which thread holds a step) go to the primary, whatever the app's read preference.
+        self.primary = primary_bound(collection)
         self.users_collection = users_collection
         self.feedback_collection = feedback_collection
 
@@ -443,7 +446,7 @@ class ThreadStore:
         return documents[0] if documents else None
 
     async def embedded_step_ids(self, thread_id: str) -> list[str]:
-        found = await self.collection.find_one({"_id": thread_id}, {"steps.id": 1})
+        found = await self.primary.find_one({"_id": thread_id}, {"steps.id": 1})
         return [step["id"] for step in (found or {}).get("steps") or []]
 
     async def file_references(self, thread_ids: list[str]) -> list[Any]:
@@ -468,7 +471,7 @@ class ThreadStore:
         `overflowed` adds, each as `{_id, author}` (`author`: its user's identifiers), in
         one command."""
         return await aggregate(
-            self.collection,
+            self.primary,
             [
                 {"$match": {"steps.id": step_id}},
                 {"$project": {"userId": 1}},
