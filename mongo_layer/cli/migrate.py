@@ -127,7 +127,15 @@ def load_storage_client(reference: str) -> BaseStorageClient:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     found = getattr(importlib.import_module(module_name), attribute)
-    client = found if isinstance(found, BaseStorageClient) else found()
+    if isinstance(found, BaseStorageClient):
+        return found
+    try:
+        client = found() if callable(found) else None
+    except TypeError as error:
+        raise click.BadParameter(
+            f"{reference!r} cannot be called without arguments: {error}",
+            param_hint="--storage-client",
+        ) from error
     if not isinstance(client, BaseStorageClient):
         raise click.BadParameter(
             f"{reference!r} is not a Chainlit storage client", param_hint="--storage-client"

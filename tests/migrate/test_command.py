@@ -2,13 +2,17 @@
 tested on both sources in test_migration.py)."""
 
 import json
+import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import pytest
 from chainlit.element import File
 from conftest import CommandRun
 
 from mongo_layer import MongoDataLayer
 
+from .checks import served
 from .conftest import ChainlitDatabase
 
 Command = Callable[..., Awaitable[CommandRun]]
@@ -85,3 +89,61 @@ async def test_differences_found_by_verify_fail_the_command(
     assert "broken row: threads" in run.stdout
     assert f"element {taken}" in run.stdout
     assert "verify: 1 difference found" in run.stderr
+
+
+async def test_files_come_through_the_storage_client_the_command_names(
+    sqlite_database: ChainlitDatabase,
+    mongo_layer_command: Command,
+    layer: MongoDataLayer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await sqlite_database.write_history()
+    module = f"app_storage_{uuid.uuid4().hex}"  # each run its own: imports are cached
+    with served(sqlite_database.files) as base_url:
+        (tmp_path / f"{module}.py").write_text(STORAGE_MODULE.format(base_url=base_url))
+        monkeypatch.syspath_prepend(str(tmp_path))
+
+        run = await mongo_layer_command(
+            "migrate", "--from", sqlite_database.url, "--storage-client", f"{module}:make"
+        )
+
+    assert run.exit_code == 0, run.stderr
+    assert "files copied into GridFS: 4" in run.stdout, run.stdout
+    assert await layer.files.files.count_documents({}) == 4
+
+
+@pytest.mark.parametrize("reference", ["json:dumps", "json:JSONDecoder", "json"])
+async def test_a_storage_client_that_is_not_one_is_a_usage_error(
+    sqlite_database: ChainlitDatabase, mongo_layer_command: Command, reference: str
+) -> None:
+    run = await mongo_layer_command(
+        "migrate", "--from", sqlite_database.url, "--storage-client", reference
+    )
+
+    assert run.exit_code == 2
+    assert "--storage-client" in run.stderr
+
+
+# An app's module with a factory of its storage client (here: files served over HTTP).
+STORAGE_MODULE = """
+from chainlit.data.storage_clients.base import BaseStorageClient
+
+
+class ServedFiles(BaseStorageClient):
+    async def upload_file(self, object_key, data, mime="", overwrite=True, **options):
+        raise NotImplementedError
+
+    async def delete_file(self, object_key):
+        raise NotImplementedError
+
+    async def get_read_url(self, object_key):
+        return "{base_url}/" + object_key
+
+    async def close(self):
+        pass
+
+
+def make():
+    return ServedFiles()
+"""

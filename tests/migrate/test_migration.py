@@ -5,7 +5,7 @@ ChainlitDataLayer on PostgreSQL."""
 import pytest
 
 from mongo_layer import MongoDataLayer
-from mongo_layer.migrate import TableCounts, open_source
+from mongo_layer.migrate import MigrationOptions, TableCounts, migrate_history, open_source
 
 from .checks import assert_history_migrated, migrate
 from .conftest import ChainlitDatabase
@@ -111,3 +111,44 @@ async def test_broken_rows_are_reported_and_everything_else_migrates(
 )
 def test_the_url_names_the_layer_unless_told(url: str, layer_name: str) -> None:
     assert open_source(url).layer == layer_name
+
+
+class Interrupted(Exception):
+    pass
+
+
+class InterruptAfter:
+    """Progress that stops the migration once `threads` threads are through."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+
+    def start(self, table: str, total: int) -> None:
+        pass
+
+    def advance(self, table: str, rows: int) -> None:
+        if table == "threads":
+            self.threads -= rows
+            if self.threads <= 0:
+                raise Interrupted
+
+
+async def test_an_interrupted_migration_finishes_when_run_again(
+    chainlit_database: ChainlitDatabase, layer: MongoDataLayer
+) -> None:
+    history = await chainlit_database.write_history()
+    source = open_source(chainlit_database.url)
+    options = MigrationOptions(files_root=chainlit_database.files, batch_size=1, concurrency=1)
+    try:
+        with pytest.raises(Interrupted):
+            await migrate_history(source, layer, options, InterruptAfter(threads=2))
+    finally:
+        await source.close()
+    assert await layer.threads.collection.count_documents({}) == 2
+
+    report = await migrate(
+        chainlit_database.url, layer, files_root=chainlit_database.files, verify=True
+    )
+
+    assert (report.threads_unchanged, report.files_copied, report.differences) == (2, 2, [])
+    await assert_history_migrated(layer, history)
