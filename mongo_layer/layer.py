@@ -44,7 +44,7 @@ from .documents import (
     thread_from_document,
 )
 from .element_owners import ElementOwnerStore
-from .errors import MongoLayerError, StepNotFoundError, ThreadAccessError
+from .errors import InvalidInputError, MongoLayerError, StepNotFoundError, ThreadAccessError
 from .feedback import FeedbackStore
 from .files import ElementFile, FileStore, StoredFile
 from .ids import as_id, as_optional_id, as_read_id
@@ -59,7 +59,7 @@ from .session_scope import element_thread_in_session_scope
 from .settings import MongoLayerSettings
 from .statistics import Statistics, collect_statistics
 from .steps import StepStore
-from .threads import ThreadStore, search_text
+from .threads import ThreadStore, bson_size, search_text
 from .times import utc_now
 from .users import UserStore
 
@@ -273,15 +273,26 @@ class MongoDataLayer(BaseDataLayer):
         thread_id = as_id(element.thread_id, f"thread id of element {element_id!r}")
         element_thread_in_session_scope(thread_id, element_id)
         document = element_to_document(element.to_dict(), element_id)
+        self._refuse_oversized_element(document, thread_id)
         await self.element_owners.claim(element_id, thread_id)
         file = ElementFile(element_id, thread_id, document.get("forId"), element.name, element.mime)
         file_id = await self.files.upload_element_file(file, element.content, element.path)
         if file_id is not None:
             document["fileId"] = file_id
-        previous = await self.threads.upsert_element(thread_id, document)
+        budget = self.settings.thread_document_budget_bytes
+        previous = await self.threads.upsert_element(thread_id, document, budget)
         if file_id is not None and previous is not None:
             replaced = [f for f in file_ids_of([previous]) if f != file_id]
             await self.files.delete_many(replaced)
+
+    def _refuse_oversized_element(self, document: Document, thread_id: str) -> None:
+        size = bson_size(document)
+        if size > self.settings.max_element_bytes:
+            raise InvalidInputError(
+                f"element {document['id']!r} of thread {thread_id!r} takes {size} bytes once"
+                f" stored (its props included); an element may take"
+                f" {self.settings.max_element_bytes} (max_element_bytes)"
+            )
 
     async def get_element(self, thread_id: str, element_id: str) -> "ElementDict | None":
         await self._ready()
@@ -539,7 +550,9 @@ class MongoDataLayer(BaseDataLayer):
             document = restored_element_document(element, element_id, file_id)
             if all(previous.get(field) == value for field, value in document.items()):
                 continue
-            await self.threads.upsert_element(thread_id, document)
+            self._refuse_oversized_element(document, thread_id)
+            budget = self.settings.thread_document_budget_bytes
+            await self.threads.upsert_element(thread_id, document, budget)
             summary.elements_written += 1
 
     # Maintenance

@@ -35,6 +35,8 @@ class MongoLayerSettings(BaseModel):
     max_search_length: int = Field(200, gt=0)
     max_feedback_comment_length: int = Field(10_000, gt=0)
     large_field_bytes: int = Field(256 * 1024, gt=1024)
+    # An element's stored metadata (props included; its bytes go to GridFS) may take this.
+    max_element_bytes: int = Field(256 * 1024, gt=1024, le=4 * 1024 * 1024)
     thread_document_budget_bytes: int = Field(2 * 1024 * 1024, ge=64 * 1024, le=8 * 1024 * 1024)
     # How long a client the layer opens waits for a server before failing (PyMongo's
     # serverSelectionTimeoutMS, whose own default of 30 s would hang every request).

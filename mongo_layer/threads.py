@@ -190,6 +190,11 @@ async def backfill_activity(collection: Any) -> None:
     )
 
 
+def past(budget_bytes: int) -> Document:
+    """Whether the document being written is larger than `budget_bytes`."""
+    return {"$gt": [{"$bsonSize": "$$ROOT"}, budget_bytes]}
+
+
 def bson_size(document: Document) -> int:
     return len(bson.encode(document))
 
@@ -329,11 +334,24 @@ class ThreadStore:
         """Move the thread's last activity to `activity_at` unless it is later already."""
         await self.collection.update_one({"_id": thread_id}, {"$max": {"updatedAt": activity_at}})
 
-    async def upsert_element(self, thread_id: str, element: Document) -> Document | None:
+    async def upsert_element(
+        self, thread_id: str, element: Document, budget_bytes: int
+    ) -> Document | None:
         """Insert or merge one element's metadata (its id is claimed for this thread first,
         see element_owners.py). Returns the element as it was stored before (None when
-        new), so that a file the previous version pointed to can be deleted."""
-        pipeline = merge_by_id_pipeline("elements", element, element)
+        new), so that a file the previous version pointed to can be deleted.
+
+        Elements count against the thread document's budget like steps: one that takes the
+        document past `budget_bytes` is stored, and the document is marked full, so the
+        thread's later steps go to overflow."""
+        pipeline = [
+            *merge_by_id_pipeline("elements", element, element),
+            {
+                "$addFields": {
+                    "overflow": {"$or": [{"$eq": ["$overflow", True]}, past(budget_bytes)]}
+                }
+            },
+        ]
         projection = {"elements": {"$elemMatch": {"id": element["id"]}}}
         what = f"element {element['id']!r}"
         for _ in range(2):

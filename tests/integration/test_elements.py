@@ -1,11 +1,12 @@
 """Elements on the real server: metadata with the thread, bytes in GridFS."""
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from chainlit.element import Image, Text
+from chainlit.element import CustomElement, Image, Text
 
-from mongo_layer import ElementConflictError, MongoDataLayer, MongoLayerError
+from mongo_layer import ElementConflictError, InvalidInputError, MongoDataLayer, MongoLayerError
 
 from .factories import file_element, files_of_thread, stored_thread
 
@@ -146,3 +147,37 @@ async def test_an_element_whose_path_cannot_be_read_is_refused_and_stores_nothin
 
     assert await layer.get_element("t1", missing.id) is None
     assert await layer.files.files.count_documents({}) == 0
+
+
+async def test_an_element_with_props_too_large_to_embed_is_refused_naming_it_and_its_thread(
+    layer: MongoDataLayer,
+) -> None:
+    await layer.update_thread("t1", name="chat")
+    chart = CustomElement(name="chart", props={"data": "x" * 8 * 1024 * 1024}, thread_id="t1")
+
+    with pytest.raises(InvalidInputError, match=rf"element '{chart.id}' of thread 't1'"):
+        await layer.create_element(chart)
+
+    assert await layer.get_element("t1", chart.id) is None
+    assert await layer.files.files.count_documents({}) == 0
+
+
+async def test_elements_count_against_the_thread_budget_so_later_steps_go_to_overflow(
+    layer_with: Callable[..., Awaitable[MongoDataLayer]],
+) -> None:
+    layer = await layer_with(thread_document_budget_bytes=64 * 1024)
+    await layer.update_thread("t1", name="chat")
+    for number in range(4):
+        props = {"data": str(number) * 20 * 1024}
+        await layer.create_element(CustomElement(name=f"c{number}", props=props, thread_id="t1"))
+
+    await layer.create_step(
+        {"id": "s1", "threadId": "t1", "type": "assistant_message", "name": "A", "output": "hi"}
+    )
+
+    stored = await layer.threads.collection.find_one({"_id": "t1"}, {"overflow": 1, "steps": 1})
+    assert stored is not None and stored["overflow"] is True and stored["steps"] == []
+    assert await layer.overflow.collection.count_documents({"threadId": "t1"}) == 1
+    thread = await stored_thread(layer, "t1")
+    assert [step["id"] for step in thread["steps"]] == ["s1"]
+    assert thread["elements"] is not None and len(thread["elements"]) == 4
