@@ -5,6 +5,7 @@ def data_layer():
     return MongoDataLayer.from_env()
 """
 
+from .bulk import ThreadActivity
 from .capabilities import Capability, DeploymentReport, IndexStatus
 from .errors import (
     ArchiveError,
@@ -23,11 +24,14 @@ from .errors import (
 )
 from .layer import MongoDataLayer
 from .restore import RestoreSummary
+from .retention import DeletionSummary
 from .settings import MongoLayerSettings
+from .statistics import Statistics
 
 __all__ = [
     "ArchiveError",
     "Capability",
+    "DeletionSummary",
     "DeploymentReport",
     "ElementConflictError",
     "IncompatibleServerError",
@@ -39,8 +43,10 @@ __all__ = [
     "MongoLayerSettings",
     "RestoreSummary",
     "ServerUnreachableError",
+    "Statistics",
     "StepNotFoundError",
     "ThreadAccessError",
+    "ThreadActivity",
     "ThreadNotFoundError",
     "ThreadTooLargeError",
     "UserConflictError",

@@ -69,7 +69,8 @@ def export_json(
     target: DatabaseTarget, selection: ExportSelection, out: Path | None, batch_size: int
 ) -> ExportSummary:
     """Write the archive to stdout, or to `out` through a `.partial` file renamed once
-    complete, so that an interrupted export never leaves a file that looks whole."""
+    complete (and removed on failure), so that an interrupted export never leaves a file
+    that looks whole."""
     with JobProgress("export") as progress:
 
         def show(summary: ExportSummary) -> None:
@@ -80,10 +81,14 @@ def export_json(
                 lambda layer: export_archive(layer, sys.stdout, selection, batch_size, show)
             )
         partial = out.with_name(out.name + ".partial")
-        with partial.open("w", encoding="utf-8", newline="\n") as file:
-            summary = target.run(
-                lambda layer: export_archive(layer, file, selection, batch_size, show)
-            )
+        try:
+            with partial.open("w", encoding="utf-8", newline="\n") as file:
+                summary = target.run(
+                    lambda layer: export_archive(layer, file, selection, batch_size, show)
+                )
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(out)
         return summary
 

@@ -204,6 +204,23 @@ async def test_what_is_not_a_readable_archive_is_refused(
     assert reason in run.stderr
 
 
+async def test_exporting_a_user_not_stored_fails_naming_them_and_leaves_no_file(
+    mongo_layer_command: RunCommand, tmp_path: Path
+) -> None:
+    run = await mongo_layer_command("export", "--user", "nobody", "--out", str(tmp_path / "a"))
+
+    assert run.exit_code == ExitCode.FAILURE
+    assert run.stderr.strip() == "Error: no user 'nobody' is stored"
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_export_needs_exactly_one_selection(mongo_layer_command: RunCommand) -> None:
+    run = await mongo_layer_command("export", "--all", "--user", "alice")
+
+    assert run.exit_code == ExitCode.USAGE
+    assert "exactly one of --thread, --user and --all" in run.stderr
+
+
 async def test_markdown_export_writes_a_transcript_with_files_beside_it(
     source: tuple[MongoDataLayer, History], mongo_layer_command: RunCommand, tmp_path: Path
 ) -> None:

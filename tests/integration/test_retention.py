@@ -9,6 +9,7 @@ import pytest
 from mongo_layer import MongoDataLayer
 from mongo_layer.retention import DeletionSummary
 
+from .factories import step
 from .history import SMALL_LIMITS, age_threads, fill_history, snapshot, without_threads
 
 MakeLayer = Callable[..., Awaitable[MongoDataLayer]]
@@ -78,6 +79,18 @@ async def test_recent_activity_keeps_a_thread(small_layer: MongoDataLayer) -> No
 
     assert summary.threads == 0
     assert await small_layer.get_thread("a-long") is not None
+
+
+async def test_a_new_step_in_an_old_thread_keeps_it(small_layer: MongoDataLayer) -> None:
+    await fill_history(small_layer)
+    await age_threads(small_layer, ["a-long", "b-chat"], days=100)
+    await small_layer.create_step(step("b-again", "b-chat", output="Back again"))
+
+    summary = await small_layer.delete_threads_older_than(timedelta(days=90))
+
+    assert summary.threads == 1
+    assert await small_layer.get_thread("a-long") is None
+    assert await small_layer.get_thread("b-chat") is not None
 
 
 async def test_an_interrupted_run_is_finished_by_the_next(small_layer: MongoDataLayer) -> None:
