@@ -118,6 +118,10 @@ def send(page: Page, text: str, answer: str) -> None:
     page.fill("#chat-input", text)
     page.click("#chat-submit")
     expect(page.get_by_text(answer)).to_be_visible()
+    # After a new thread's first message Chainlit refreshes the sidebar, then moves to the
+    # thread's URL, which renders a new composer: under load that can come after the answer,
+    # and a message typed before it would be lost.
+    expect(page).to_have_url(re.compile(r"/thread/[0-9a-f-]{36}$"))
 
 
 def sidebar_thread_ids(page: Page) -> list[str]:
