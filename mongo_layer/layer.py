@@ -628,6 +628,7 @@ class MongoDataLayer(BaseDataLayer):
             self.overflow.collection,
             self.users.collection,
             self.feedback.collection,
+            self.element_owners.collection,
             self.files.files,
             self.files.chunks,
         ]
