@@ -27,6 +27,11 @@ SETTING_OPTIONS = (
     ("--users-collection", "users_collection", "Collection of user documents."),
     ("--feedback-collection", "feedback_collection", "Collection of feedback documents."),
     ("--overflow-collection", "overflow_collection", "Collection of overflowed steps."),
+    (
+        "--element-owners-collection",
+        "element_owners_collection",
+        "Collection naming the thread of each element id.",
+    ),
     ("--files-bucket", "files_bucket", "GridFS bucket of element files."),
 )
 

@@ -170,3 +170,21 @@ async def test_erase_user_prints_counts(
     assert again.exit_code == ExitCode.OK
     assert "no user 'bob' is stored; nothing to erase" in again.stdout
     assert await history_layer.get_user("bob") is None
+
+
+async def test_collection_names_come_from_the_options(
+    layer_with: MakeLayer, mongo_layer_command: RunCommand
+) -> None:
+    prefixed = await layer_with(collection_prefix="app_", element_owners_collection="owners")
+    await prefixed.create_element(file_element("t1", id="e1"))
+
+    run = await mongo_layer_command(
+        "--prefix", "app_", "--element-owners-collection", "owners", "check", "--json"
+    )
+
+    documents = json.loads(run.stdout)["documents"]
+    assert (documents["app_threads"], documents["app_owners"], documents["app_elements.files"]) == (
+        1,
+        1,
+        1,
+    )
