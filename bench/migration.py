@@ -86,7 +86,8 @@ def report_lines(
         "",
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine()};"
         f" load average (1 min) {figures['load']:.1f} before the migration",
-        f"- mongo-layer revision: {revision()}",
+        f"- mongo-layer revision: {revision()}; first run with `--concurrency"
+        f" {figures['concurrency']:.0f}`",
         f"- source rows: {rows} ({', '.join(f'{n} {table}' for table, n in found.items())});"
         f" files copied into GridFS: {first['files_copied']}; broken rows: {len(first['broken'])}",
         "",
@@ -107,7 +108,7 @@ def report_lines(
     ]
 
 
-async def measure_size(size: str) -> list[str]:
+async def measure_size(size: str, concurrency: int) -> list[str]:
     workload = Workload(SIZES[size])
     secantus, postgres = SecantusServer(), PostgresServer()
     DATA.mkdir(parents=True, exist_ok=True)
@@ -120,7 +121,9 @@ async def measure_size(size: str) -> list[str]:
         baseline = import_only_megabytes()
         load = os.getloadavg()[0]
         say("migrating")
-        first, first_seconds = migrate(secantus.uri, postgres.dsn, files)
+        first, first_seconds = migrate(
+            secantus.uri, postgres.dsn, files, "--concurrency", str(concurrency)
+        )
         peak = peak_child_megabytes()
         say("migrating again, with --verify")
         again, again_seconds = migrate(secantus.uri, postgres.dsn, files, "--verify")
@@ -134,6 +137,7 @@ async def measure_size(size: str) -> list[str]:
         "peak": peak,
         "baseline": baseline,
         "load": load,
+        "concurrency": concurrency,
     }
     return report_lines(size, first, again, figures)
 
@@ -142,8 +146,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
     parser.add_argument("--output", type=Path, help="also write the result there (markdown)")
+    parser.add_argument("--concurrency", type=int, default=4, help="threads written at once")
     arguments = parser.parse_args()
-    text = "\n".join(asyncio.run(measure_size(arguments.size))) + "\n"
+    text = "\n".join(asyncio.run(measure_size(arguments.size, arguments.concurrency))) + "\n"
     if arguments.output is not None:
         arguments.output.parent.mkdir(parents=True, exist_ok=True)
         arguments.output.write_text(text)

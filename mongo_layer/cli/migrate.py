@@ -71,6 +71,13 @@ MIGRATE_EXTRA_MISSING = (
     show_default=True,
     help="Threads read from the source at a time.",
 )
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Threads written at once (the steps of one thread always in order).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_target
 def migrate(
@@ -83,6 +90,7 @@ def migrate(
     dry_run: bool,
     verify: bool,
     batch_size: int,
+    concurrency: int,
     as_json: bool,
 ) -> None:
     """Move users, threads, steps (nested, with generations), ratings and element files
@@ -100,6 +108,7 @@ def migrate(
         dry_run=dry_run,
         verify=verify,
         batch_size=batch_size,
+        concurrency=concurrency,
     )
     source = open_source(source_url, layer)
 

@@ -38,6 +38,10 @@ POSTGRES_MISSING = (
 )
 
 
+def postgres_is_installed() -> bool:
+    return any(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL cluster of this test session, with ChainlitDataLayer's schema in
@@ -57,8 +61,11 @@ def postgres_server() -> Iterator[str]:
         )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
         shutil.rmtree(folder, ignore_errors=True)
-        reason = getattr(error, "stderr", None) or str(error)
-        pytest.skip(POSTGRES_MISSING.format(str(reason).strip().splitlines()[-1][:200]))
+        reason = str(getattr(error, "stderr", None) or error).strip().splitlines()[-1][:200]
+        if postgres_is_installed():
+            # Installed but not working is a failure to see, not a reason to skip.
+            pytest.fail(f"PostgreSQL is installed but did not start: {reason}")
+        pytest.skip(POSTGRES_MISSING.format(reason))
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}"
     finally:
