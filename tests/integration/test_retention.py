@@ -10,7 +10,14 @@ from mongo_layer import MongoDataLayer
 from mongo_layer.retention import DeletionSummary
 
 from .factories import step
-from .history import SMALL_LIMITS, age_threads, fill_history, snapshot, without_threads
+from .history import (
+    OVERFLOWING_STEPS,
+    SMALL_LIMITS,
+    age_threads,
+    fill_history,
+    snapshot,
+    without_threads,
+)
 
 MakeLayer = Callable[..., Awaitable[MongoDataLayer]]
 
@@ -173,3 +180,17 @@ async def test_thread_batches_walk_a_users_threads_in_pages(small_layer: MongoDa
     ]
 
     assert pages == [["a-chat", "a-large"], ["a-long"]]
+
+
+async def test_a_deleted_step_is_not_counted(small_layer: MongoDataLayer) -> None:
+    await fill_history(small_layer)
+    before = await small_layer.statistics(days=1)
+
+    await small_layer.delete_step("a-tool")
+    await small_layer.delete_step(f"long-{OVERFLOWING_STEPS - 1:02}")
+    after = await small_layer.statistics(days=1)
+
+    assert (after.steps_embedded, after.steps_overflowed) == (
+        before.steps_embedded - 1,
+        before.steps_overflowed - 1,
+    )
