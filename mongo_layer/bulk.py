@@ -18,6 +18,7 @@ from .documents import UserDocument
 from .feedback import FeedbackStore
 from .files import FileStore
 from .overflow import OverflowStore
+from .step_versions import REMOVED, live_steps
 from .threads import ThreadStore
 from .times import format_time
 from .users import UserStore
@@ -119,7 +120,7 @@ class ContentStores:
                     "$group": {
                         "_id": None,
                         "threads": {"$sum": 1},
-                        "steps": {"$sum": {"$size": {"$ifNull": ["$steps", []]}}},
+                        "steps": {"$sum": {"$size": live_steps("$steps")}},
                         "elements": {"$sum": {"$size": {"$ifNull": ["$elements", []]}}},
                     }
                 },
@@ -137,7 +138,9 @@ class ContentStores:
         return ThreadContents(
             threads=size.get("threads", 0),
             steps_embedded=size.get("steps", 0),
-            steps_overflowed=await self.overflow.collection.count_documents(by_thread),
+            steps_overflowed=await self.overflow.collection.count_documents(
+                by_thread | {f"step.{REMOVED}": {"$ne": True}}
+            ),
             elements=size.get("elements", 0),
             feedback=await self.feedback.collection.count_documents(by_thread),
             files=file_totals.get("files", 0),

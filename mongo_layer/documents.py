@@ -18,6 +18,7 @@ from .connection import Document
 from .errors import InvalidInputError
 from .ids import as_id, as_optional_id
 from .keys import escape_keys, unescape_keys
+from .step_versions import BOOKKEEPING_FIELDS
 from .times import format_time, parse_time, to_epoch_ms, utc_now
 
 SCHEMA_VERSION = 1
@@ -64,6 +65,8 @@ def step_from_document(
 ) -> StepDict:
     step: dict[str, Any] = {}
     for field, value in document.items():
+        if field in BOOKKEEPING_FIELDS:
+            continue
         if field in STEP_TIME_FIELDS and isinstance(value, datetime):
             step[field] = format_time(value)
         else:

@@ -81,8 +81,8 @@ class FeedbackStore:
         result = await self.collection.delete_one({"_id": feedback_id, "threadId": thread_id})
         return bool(result.deleted_count)
 
-    async def delete_for_step(self, step_id: str) -> None:
-        await self.collection.delete_many({"forId": step_id})
+    async def delete_for_step(self, thread_id: str, step_id: str) -> None:
+        await self.collection.delete_many({"threadId": thread_id, "forId": step_id})
 
     async def delete_for_thread(self, thread_id: str) -> None:
         await self.collection.delete_many({"threadId": thread_id})

@@ -26,6 +26,7 @@ from chainlit.user import PersistedUser, User
 
 from .access import context_user_identifier, may_change_thread
 from .bulk import ContentStores, ThreadActivity, ThreadSelection, thread_batches, user_batches
+from .call_order import CallClock, RecentSteps
 from .capabilities import DeploymentReport, read_server
 from .connection import Connection, Document
 from .documents import (
@@ -55,7 +56,11 @@ from .pagination import decode_cursor, encode_cursor
 from .queueing import queued_until_user_message
 from .restore import RestoreSummary, fields_are_stored, restored_thread_fields
 from .retention import DeletionSummary, ProgressCallback, delete_threads
-from .session_scope import element_thread_in_session_scope
+from .session_scope import (
+    element_thread_in_session_scope,
+    thread_in_session_scope,
+    websocket_session_thread_id,
+)
 from .settings import MongoLayerSettings
 from .statistics import Statistics, collect_statistics
 from .steps import StepStore
@@ -119,6 +124,8 @@ class MongoDataLayer(BaseDataLayer):
         self.element_owners = ElementOwnerStore(collection(settings.element_owners_name))
         self.steps = StepStore(self.threads, self.overflow, self.files, settings)
         self.contents = ContentStores(self.threads, self.overflow, self.feedback, self.files)
+        self.call_clock = CallClock()
+        self.recent_steps = RecentSteps()
         self._indexes_ready = False
         self._indexes_lock: asyncio.Lock | None = None
         if mount_file_route:
@@ -325,32 +332,72 @@ class MongoDataLayer(BaseDataLayer):
 
     # Steps
 
-    @queued_until_user_message
     async def create_step(self, step_dict: "StepDict") -> None:
-        await self._write_step(step_dict, is_creation=True)
+        await self._write_step(*self._step_write_called(step_dict))
 
-    @queued_until_user_message
     async def update_step(self, step_dict: "StepDict") -> None:
-        await self._write_step(step_dict)
+        await self._write_step(*self._step_write_called(step_dict))
 
-    async def _write_step(self, step_dict: "StepDict", is_creation: bool = False) -> None:
-        """A creation that lands after an update of the same step (Chainlit writes both
-        fire-and-forget) carries older content, so it only fills fields still missing."""
-        await self._ready()
+    def _step_write_called(self, step_dict: "StepDict") -> tuple[str, Document, int]:
+        """The thread, the step and the call's stamp, taken before the call's first `await`:
+        Chainlit starts these calls as tasks in its own order, and a task runs up to its
+        first `await` in the order it was started."""
         document = step_to_document(step_dict)
-        thread_id = as_id(step_dict.get("threadId"), f"thread id of step {document['id']!r}")
-        await self.steps.write(thread_id, document, stored_wins=is_creation)
+        step_id = document["id"]
+        thread_id = as_id(step_dict.get("threadId"), f"thread id of step {step_id!r}")
+        thread_in_session_scope(thread_id, f"step {step_id!r}")
+        self.recent_steps.write_started(step_id, thread_id)
+        return thread_id, document, self.call_clock.stamp()
 
     @queued_until_user_message
+    async def _write_step(self, thread_id: str, document: Document, stamp: int) -> None:
+        """Create and update are one write: each field keeps the value of the latest call
+        that gave one (see step_versions.py), whatever order the writes land in."""
+        try:
+            await self._ready()
+            await self.steps.write(thread_id, document, stamp)
+        finally:
+            self.recent_steps.write_ended(document["id"], thread_id)
+
     async def delete_step(self, step_id: str) -> None:
-        await self._ready()
+        """Delete the step, its feedback and its files, as called now: a write of the step
+        called before lands as a no-op, one called after brings it back. Inside a browser
+        session only the session's own thread is touched. A step that is not stored is a
+        quiet no-op."""
         step_id = as_id(step_id, "step id")
-        removed = await self.steps.remove(step_id)
-        if removed is None:
-            raise StepNotFoundError(f"no thread holds step {step_id!r}")
-        _, attached_elements, field_files = removed
-        await self.feedback.delete_for_step(step_id)
+        session_thread_id = websocket_session_thread_id()
+        await self._delete_step(step_id, session_thread_id, self.call_clock.stamp())
+
+    @queued_until_user_message
+    async def _delete_step(self, step_id: str, session_thread_id: str | None, stamp: int) -> None:
+        await self._ready()
+        thread_id = session_thread_id or self.recent_steps.thread_of(step_id)
+        if thread_id is None:
+            thread_id = await self._thread_holding_step_to_delete(step_id)
+        if thread_id is None:
+            return
+        in_flight = self.recent_steps.has_write_in_flight(step_id, thread_id)
+        attached_elements, field_files = await self.steps.remove(
+            thread_id, step_id, stamp, in_flight
+        )
+        await self.feedback.delete_for_step(thread_id, step_id)
         await self.files.delete_many(file_ids_of(attached_elements) + field_files)
+
+    async def _thread_holding_step_to_delete(self, step_id: str) -> str | None:
+        """The one thread holding the step that the current user (if any) may change, found
+        by a read; None, logged, when there is none or several (the same id in two threads
+        is two steps, and this call does not say which)."""
+        user_identifier = context_user_identifier()
+        holders = [
+            thread["_id"]
+            for thread in await self.steps.threads_holding(step_id)
+            if may_change_thread(thread, user_identifier)
+        ]
+        if len(holders) != 1:
+            logger.info("step %r is stored in %d threads; nothing deleted", step_id, len(holders))
+            return None
+        thread_id: str = holders[0]
+        return thread_id
 
     # Threads
 
@@ -498,7 +545,7 @@ class MongoDataLayer(BaseDataLayer):
             if previous is not None and step_is_stored(previous, document):
                 summary.steps_unchanged += 1
             else:
-                await self.steps.write(thread_id, document, stored_wins=False)
+                await self.steps.write(thread_id, document, self.call_clock.stamp())
                 summary.steps_written += 1
             given = step.get("feedback")
             if given and not same_feedback(stored_feedback.get(document["id"]), given):

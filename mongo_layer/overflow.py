@@ -11,7 +11,8 @@ from typing import Any
 from .connection import Document
 from .documents import SCHEMA_VERSION
 from .large_fields import FILE_ID_FIELDS
-from .threads import merged_with, with_thread_user_id
+from .step_versions import REMOVED
+from .threads import with_thread_user_id
 from .times import utc_now
 
 
@@ -29,39 +30,51 @@ class OverflowStore:
         self.threads_collection = threads_collection
 
     async def upsert_step(
-        self, thread_id: str, step: Document, changes: Document, stored_wins: bool
-    ) -> None:
-        """Insert the step, or merge `changes` into it (the same rule as embedded steps)."""
-        await self.collection.update_one(
-            {"_id": overflow_id(thread_id, step["id"])},
-            [
-                {
-                    "$addFields": {
-                        "threadId": {"$literal": thread_id},
-                        "schemaVersion": SCHEMA_VERSION,
-                        "arrivedAt": {"$ifNull": ["$arrivedAt", {"$literal": utc_now()}]},
-                        "step": merged_with(
-                            {"$ifNull": ["$step", {"$literal": step}]}, changes, stored_wins
-                        ),
-                    }
+        self, thread_id: str, step: Document, merged_step: Document, previous: bool = False
+    ) -> Document | None:
+        """Insert `step`, or replace the stored step by `merged_step` (an expression on it
+        as `$$item`), the same rule as for embedded steps. With `previous`, returns the
+        step as it was before (None when new)."""
+        query = {"_id": overflow_id(thread_id, step["id"]), "threadId": thread_id}
+        pipeline = [
+            {
+                "$addFields": {
+                    "threadId": {"$literal": thread_id},
+                    "schemaVersion": SCHEMA_VERSION,
+                    "arrivedAt": {"$ifNull": ["$arrivedAt", {"$literal": utc_now()}]},
+                    "step": {
+                        "$let": {
+                            "vars": {"item": {"$ifNull": ["$step", {"$literal": step}]}},
+                            "in": merged_step,
+                        }
+                    },
                 }
-            ],
-            upsert=True,
+            }
+        ]
+        if not previous:
+            await self.collection.update_one(query, pipeline, upsert=True)
+            return None
+        found = await self.collection.find_one_and_update(
+            query, pipeline, projection={"step": 1}, upsert=True
         )
+        return found["step"] if found else None
 
     async def steps_of_thread(self, thread_id: str) -> list[Document]:
         """The thread's overflowed steps in the order they first reached the database, so
         that steps with equal creation times keep their arrival order, as embedded ones do."""
-        cursor = self.collection.find({"threadId": thread_id}, {"step": 1})
+        cursor = self.collection.find(
+            {"threadId": thread_id, f"step.{REMOVED}": {"$ne": True}}, {"step": 1}
+        )
         found = await cursor.sort([("arrivedAt", 1), ("_id", 1)]).to_list(None)
         return [document["step"] for document in found]
 
-    async def remove_step(self, step_id: str) -> Document | None:
-        """Delete an overflowed step; returns `{threadId, step}` as it was, or None."""
-        found: Document | None = await self.collection.find_one_and_delete(
-            {"step.id": step_id}, projection={"threadId": 1, "step": 1}
+    async def delete_step(self, thread_id: str, step_id: str) -> Document | None:
+        """Delete an overflowed step; returns it as it was, or None."""
+        found = await self.collection.find_one_and_delete(
+            {"_id": overflow_id(thread_id, step_id), "threadId": thread_id},
+            projection={"step": 1},
         )
-        return found
+        return found["step"] if found else None
 
     async def delete_for_thread(self, thread_id: str) -> None:
         await self.collection.delete_many({"threadId": thread_id})
@@ -81,7 +94,7 @@ class OverflowStore:
         """A `$unionWith` adding, to a query on the threads collection, the threads whose
         overflow holds the step, each as `{"_id": thread id, "userId": ...}`."""
         stages: list[Document] = [
-            {"$match": {"step.id": step_id}},
+            {"$match": {"step.id": step_id, f"step.{REMOVED}": {"$ne": True}}},
             with_thread_user_id(self.threads_collection, "threadId"),
             {"$unwind": "$thread"},
             {"$project": {"_id": "$threadId", "userId": "$thread.userId"}},

@@ -1,8 +1,9 @@
-"""Which thread a browser session may change elements of.
+"""Which thread a browser session may change elements and steps of.
 
-Chainlit lets the browser update or remove a custom element by sending its dict; the
-thread id in that dict comes from the browser unchecked. Inside a websocket session the
-layer therefore only touches elements of the session's own thread.
+Chainlit lets the browser update or remove a custom element by sending its dict, and
+choose the ids of its messages; a message edit deletes steps by id alone. Inside a
+websocket session the layer therefore only touches elements and steps of the session's own
+thread.
 """
 
 from chainlit.context import context_var
@@ -20,16 +21,20 @@ def websocket_session_thread_id() -> str | None:
     return str(session.thread_id)
 
 
-def element_thread_in_session_scope(thread_id: str | None, element_id: str) -> str | None:
-    """The thread an element write or delete may act on: the given one, or the session's
-    own when none is given. Raises ThreadAccessError when a websocket session names
-    another thread."""
+def thread_in_session_scope(thread_id: str | None, what: str) -> str | None:
+    """The thread a write or delete of `what` (e.g. "step 's1'") may act on: the given
+    one, or the session's own when none is given. Raises ThreadAccessError when a
+    websocket session names another thread."""
     session_thread_id = websocket_session_thread_id()
     if session_thread_id is None:
         return thread_id
     if thread_id is not None and thread_id != session_thread_id:
         raise ThreadAccessError(
-            f"a browser session of thread {session_thread_id!r} may not change element"
-            f" {element_id!r} of thread {thread_id!r}"
+            f"a browser session of thread {session_thread_id!r} may not change {what}"
+            f" of thread {thread_id!r}"
         )
     return session_thread_id
+
+
+def element_thread_in_session_scope(thread_id: str | None, element_id: str) -> str | None:
+    return thread_in_session_scope(thread_id, f"element {element_id!r}")

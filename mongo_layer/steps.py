@@ -10,6 +10,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+from .call_order import stamp_time
 from .connection import Document
 from .documents import SCHEMA_VERSION, non_empty_fields, step_sort_key
 from .errors import ThreadTooLargeError
@@ -24,8 +25,15 @@ from .large_fields import (
 )
 from .overflow import OverflowStore
 from .settings import MongoLayerSettings
-from .threads import ThreadStore, bson_size
-from .times import utc_now
+from .step_versions import (
+    fields_dropped_by_removal,
+    is_removed,
+    merged_step,
+    new_step,
+    removed_step,
+    tombstone,
+)
+from .threads import ThreadStore, bson_size, without_elements_of_step
 
 # How many full threads a layer remembers the embedded steps of (see `StepStore.write`).
 REMEMBERED_FULL_THREADS = 1024
@@ -49,9 +57,9 @@ class StepStore:
         self.settings = settings
         self._embedded_in_full_thread: OrderedDict[str, frozenset[str]] = OrderedDict()
 
-    async def write(self, thread_id: str, step: Document, stored_wins: bool) -> None:
-        """One idempotent upsert of the step: one command for a thread under its budget."""
-        activity_at = utc_now()
+    async def write(self, thread_id: str, step: Document, stamp: int) -> None:
+        """One idempotent upsert of the step, as called at `stamp` (see `step_versions.py`):
+        one command for a thread under its budget."""
         file_ids = await self._offload_large_fields(thread_id, step)
         embedded = with_offloaded_fields(step, file_ids)
         size = bson_size(embedded)
@@ -62,31 +70,37 @@ class StepStore:
                 f" output and generation are moved out; a step may take {MAX_STEP_BYTES} bytes"
             )
         changes = non_empty_fields(embedded) | offload_changes(embedded, file_ids)
-        if not self._is_embedded_in_full_thread(thread_id, step["id"]):
-            await self._write_overflowed(thread_id, embedded, changes, stored_wins, activity_at)
-            return
-        budget = self.settings.thread_document_budget_bytes
-        embedded_in_thread = await self.threads.upsert_step(
-            thread_id, embedded, changes, stored_wins, budget, activity_at
+        await self._upsert(
+            thread_id,
+            new_step(embedded, changes, stamp),
+            merged_step("$$item", changes, stamp),
+            activity_at=stamp_time(stamp),
         )
-        if not embedded_in_thread:
-            await self._remember_full_thread(thread_id)
-            await self._write_overflowed(thread_id, embedded, changes, stored_wins, activity_at)
 
-    async def _write_overflowed(
+    async def _upsert(
         self,
         thread_id: str,
         step: Document,
-        changes: Document,
-        stored_wins: bool,
-        activity_at: datetime,
-    ) -> None:
-        """A step of a full thread lives in its own document, so its thread's last activity
-        takes a second command; the two go out together."""
-        await asyncio.gather(
-            self.overflow.upsert_step(thread_id, step, changes, stored_wins),
-            self.threads.record_activity(thread_id, activity_at),
-        )
+        merged: Document,
+        activity_at: datetime | None,
+        also: Document | None = None,
+        previous: bool = False,
+    ) -> Document | None:
+        """Store `step` where its thread keeps it, or replace the stored one by `merged` (an
+        expression on it as `$$item`). With `previous`, an overflowed step comes back as it
+        was."""
+        if self._is_embedded_in_full_thread(thread_id, step["id"]):
+            budget = self.settings.thread_document_budget_bytes
+            if await self.threads.upsert_step(thread_id, step, merged, budget, activity_at, also):
+                return None
+            await self._remember_full_thread(thread_id)
+        # A step of a full thread lives in its own document, so its thread's last activity
+        # takes a second command; the two go out together.
+        stored = self.overflow.upsert_step(thread_id, step, merged, previous)
+        if activity_at is None:
+            return await stored
+        was, _ = await asyncio.gather(stored, self.threads.record_activity(thread_id, activity_at))
+        return was
 
     def _is_embedded_in_full_thread(self, thread_id: str, step_id: str) -> bool:
         """False only for a step known to live in overflow: once a thread is full, no step
@@ -120,7 +134,7 @@ class StepStore:
     async def of_thread(self, thread: Document) -> list[Document]:
         """All steps of a thread document (and its overflow), in creation order, with their
         large fields read back."""
-        steps: list[Document] = list(thread.get("steps") or [])
+        steps = [step for step in thread.get("steps") or [] if not is_removed(step)]
         if thread.get("overflow"):
             steps += await self.overflow.steps_of_thread(thread["_id"])
         return sorted(await self.restored(steps), key=step_sort_key)
@@ -130,18 +144,28 @@ class StepStore:
         contents = await read_contents(self.files.chunks, file_ids) if file_ids else {}
         return [restore_fields(step, contents) for step in steps]
 
-    async def remove(self, step_id: str) -> tuple[str, list[Document], list[Any]] | None:
-        """Remove a step wherever it lives. Returns its thread id, the elements attached to
-        it and the GridFS ids of its large fields, or None when no thread holds it."""
-        found = await self.threads.remove_step(step_id)
-        if found is not None:
-            removed_steps = found.get("steps") or []
-            attached = [e for e in found.get("elements") or [] if e.get("forId") == step_id]
-            return found["_id"], attached, [f for s in removed_steps for f in file_ids_of_step(s)]
-        overflowed = await self.overflow.remove_step(step_id)
-        if overflowed is None:
-            return None
-        return overflowed["threadId"], [], file_ids_of_step(overflowed["step"])
+    async def remove(
+        self, thread_id: str, step_id: str, stamp: int, write_in_flight: bool
+    ) -> tuple[list[Document], list[Any]]:
+        """Delete the step of this thread as called at `stamp`. With `write_in_flight` (a
+        write of it called earlier may land later), a step not stored yet is stored deleted,
+        so that write changes nothing. Returns the elements attached to the step that were
+        removed and the GridFS ids of the large fields the deletion dropped."""
+        removed = removed_step("$$item", stamp)
+        if self._is_embedded_in_full_thread(thread_id, step_id):
+            found = await self.threads.remove_embedded_step(thread_id, step_id, removed)
+            if found is not None:
+                attached = [e for e in found.get("elements") or [] if e.get("forId") == step_id]
+                before = (found.get("steps") or [{}])[0]
+                return attached, file_ids_of_step(fields_dropped_by_removal(before, stamp))
+        if write_in_flight:
+            also = {"elements": without_elements_of_step(step_id)}
+            previous = await self._upsert(
+                thread_id, tombstone(step_id, stamp), removed, None, also, previous=True
+            )
+        else:
+            previous = await self.overflow.delete_step(thread_id, step_id)
+        return [], file_ids_of_step(fields_dropped_by_removal(previous or {}, stamp))
 
     async def threads_holding(self, step_id: str) -> list[Document]:
         """Every thread holding the step, embedded or overflowed, as `{_id, author}`."""

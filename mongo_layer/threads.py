@@ -17,6 +17,7 @@ from .errors import (
 )
 from .keys import escape_key, escape_keys
 from .large_fields import FILE_ID_FIELDS
+from .step_versions import REMOVED
 from .times import utc_now
 
 # Server error codes meaning "the document would exceed the BSON size limit".
@@ -105,41 +106,43 @@ def with_thread_user_id(threads_collection: str, thread_id_field: str) -> Docume
     }
 
 
-def merged_with(stored: Any, changes: Document, stored_wins: bool) -> Document:
-    """An expression merging `changes` into the `stored` item; with `stored_wins`, only
-    into the fields it lacks (a late create never overwrites what an update stored)."""
-    literal_changes = {"$literal": changes}
-    order = [literal_changes, stored] if stored_wins else [stored, literal_changes]
-    return {"$mergeObjects": order}
+def merged_with(stored: Any, changes: Document) -> Document:
+    """An expression merging `changes` into the `stored` item, the changes winning."""
+    return {"$mergeObjects": [stored, {"$literal": changes}]}
+
+
+def without_elements_of_step(step_id: str) -> Document:
+    """The thread's elements less those attached to the step."""
+    return {
+        "$filter": {
+            "input": "$elements",
+            "as": "element",
+            "cond": {"$ne": ["$$element.forId", {"$literal": step_id}]},
+        }
+    }
 
 
 def merge_by_id_pipeline(
     array: str,
     item: Document,
-    changes: Document,
-    stored_wins: bool = False,
+    merged_item: Document,
     budget_bytes: int | None = None,
     activity_at: datetime | None = None,
+    also: Document | None = None,
 ) -> list[Document]:
-    """An update pipeline that merges `changes` into the item of `array` with the same id, or
-    appends `item`, creating the thread document when it does not exist yet. With
-    `activity_at`, the write is activity: the thread's `updatedAt` becomes at least that.
+    """An update pipeline that replaces the item of `array` with the same id by
+    `merged_item` (an expression on it as `$$item`), or appends `item`, creating the thread
+    document when it does not exist yet. With `activity_at`, the write is activity: the
+    thread's `updatedAt` becomes at least that. `also` sets more fields of the thread.
 
-    With `stored_wins`, `changes` only fill the fields the stored item lacks. With
-    `budget_bytes`, a new item that would take the document past that size is not appended:
-    the document is marked `overflow: true` instead, for good."""
+    With `budget_bytes`, a new item that would take the document past that size is not
+    appended: the document is marked `overflow: true` instead, for good."""
     item_id = {"$literal": item["id"]}
     merged = {
         "$map": {
             "input": "$$items",
             "as": "item",
-            "in": {
-                "$cond": [
-                    {"$eq": ["$$item.id", item_id]},
-                    merged_with("$$item", changes, stored_wins),
-                    "$$item",
-                ]
-            },
+            "in": {"$cond": [{"$eq": ["$$item.id", item_id]}, merged_item, "$$item"]},
         }
     }
     is_stored = {"$in": [item_id, {"$map": {"input": "$$items", "as": "item", "in": "$$item.id"}}]}
@@ -178,6 +181,7 @@ def merge_by_id_pipeline(
             "$addFields": {
                 array: {"$let": in_items | {"in": {"$cond": [is_stored, merged, appended]}}},
                 **overflow,
+                **(also or {}),
             }
         },
     ]
@@ -280,18 +284,16 @@ class ThreadStore:
         self,
         thread_id: str,
         step: Document,
-        changes: Document,
-        stored_wins: bool,
+        merged_step: Document,
         budget_bytes: int,
-        activity_at: datetime,
+        activity_at: datetime | None,
+        also: Document | None = None,
     ) -> bool:
-        """Insert the step into its thread, or merge `changes` into it (with `stored_wins`,
-        only into fields it lacks), moving the thread's last activity to `activity_at`.
-        Returns False, storing nothing, when the step is new and the thread document is
-        full: the step then belongs in overflow."""
-        pipeline = merge_by_id_pipeline(
-            "steps", step, changes, stored_wins, budget_bytes, activity_at
-        )
+        """Insert `step` into its thread, or replace the stored step by `merged_step` (an
+        expression on it as `$$item`), moving the thread's last activity to `activity_at`
+        when given. Returns False, storing nothing, when the step is new and the thread
+        document is full: the step then belongs in overflow."""
+        pipeline = merge_by_id_pipeline("steps", step, merged_step, budget_bytes, activity_at, also)
         # A full thread document matches only for steps it already holds; for any other
         # step the upsert collides with the existing _id, which costs the server little
         # where evaluating the pipeline would rewrite a document at its budget. So when the
@@ -345,7 +347,7 @@ class ThreadStore:
         document past `budget_bytes` is stored, and the document is marked full, so the
         thread's later steps go to overflow."""
         pipeline = [
-            *merge_by_id_pipeline("elements", element, element),
+            *merge_by_id_pipeline("elements", element, merged_with("$$item", element)),
             {
                 "$addFields": {
                     "overflow": {"$or": [{"$eq": ["$overflow", True]}, past(budget_bytes)]}
@@ -398,12 +400,20 @@ class ThreadStore:
                 f"writing {what} would take thread {thread_id!r} past the 16 MB document limit"
             ) from error
 
-    async def remove_step(self, step_id: str) -> Document | None:
-        """Remove the step and the elements attached to it. Returns the thread's id, its
-        elements and the step as they were, or None when no thread document holds the step."""
+    async def remove_embedded_step(
+        self, thread_id: str, step_id: str, removed_step: Document
+    ) -> Document | None:
+        """Replace the step embedded in the thread by `removed_step` (an expression on it as
+        `$$item`) and remove the elements attached to it. Returns the thread's elements and
+        the step as they were, or None when the thread document does not hold the step."""
         found: Document | None = await self.collection.find_one_and_update(
-            {"steps.id": step_id},
-            {"$pull": {"steps": {"id": step_id}, "elements": {"forId": step_id}}},
+            {"_id": thread_id, "steps.id": step_id},
+            merge_by_id_pipeline(
+                "steps",
+                {"id": step_id},
+                removed_step,
+                also={"elements": without_elements_of_step(step_id)},
+            ),
             projection={"elements": 1, "steps": {"$elemMatch": {"id": step_id}}},
         )
         return found
@@ -433,23 +443,32 @@ class ThreadStore:
 
     async def find_thread(self, thread_id: str) -> Document | None:
         """The whole thread document plus `author` (the user's identifier, in a list) and
-        `feedback` (the feedback documents of its steps), in one command."""
+        `feedback` (the feedback documents of its steps), in one command.
+
+        The feedback comes as documents of their own after the thread's (`$unionWith`), not
+        inside it: a thread document near MongoDB's 16 MB limit plus its feedback could not
+        be returned as one document."""
         documents = await aggregate(
             self.collection,
             [
                 {"$match": {"_id": thread_id}},
                 *with_author_identifier(self.users_collection),
                 {
-                    "$lookup": {
-                        "from": self.feedback_collection,
-                        "localField": "_id",
-                        "foreignField": "threadId",
-                        "as": "feedback",
+                    "$unionWith": {
+                        "coll": self.feedback_collection,
+                        "pipeline": [
+                            {"$match": {"threadId": thread_id}},
+                            {"$project": {"_id": 0, "feedbackOfThread": "$$ROOT"}},
+                        ],
                     }
                 },
             ],
         )
-        return documents[0] if documents else None
+        threads = [document for document in documents if "feedbackOfThread" not in document]
+        if not threads:
+            return None
+        feedback = [d["feedbackOfThread"] for d in documents if "feedbackOfThread" in d]
+        return threads[0] | {"feedback": feedback}
 
     async def find_author(self, thread_id: str) -> Document | None:
         """The thread's user id and identifier, reading nothing else of the thread."""
@@ -485,13 +504,13 @@ class ThreadStore:
         return [file_id for document in found for file_id in document["files"] if file_id]
 
     async def threads_holding_step(self, step_id: str, overflowed: Document) -> list[Document]:
-        """Every thread holding the step, embedded or in the overflow the `$unionWith` stage
-        `overflowed` adds, each as `{_id, author}` (`author`: its user's identifiers), in
-        one command."""
+        """Every thread holding the step (not deleted), embedded or in the overflow the
+        `$unionWith` stage `overflowed` adds, each as `{_id, author}` (`author`: its user's
+        identifiers), in one command."""
         return await aggregate(
             self.primary,
             [
-                {"$match": {"steps.id": step_id}},
+                {"$match": {"steps": {"$elemMatch": {"id": step_id, REMOVED: {"$ne": True}}}}},
                 {"$project": {"userId": 1}},
                 overflowed,
                 *with_author_identifier(self.users_collection),

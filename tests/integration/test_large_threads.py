@@ -11,6 +11,7 @@ from chainlit.step import StepDict
 from chainlit.types import Feedback, Pagination, ThreadFilter
 from chainlit.user import User
 from conftest import CommandCounter
+from pymongo import monitoring
 
 from mongo_layer import MongoDataLayer, ThreadTooLargeError
 
@@ -18,6 +19,26 @@ from . import factories
 
 MakeLayer = Callable[..., Awaitable[MongoDataLayer]]
 SIXTEEN_MB = 16 * 1024 * 1024
+
+
+class ReturnedDocuments(CommandCounter):
+    """A CommandCounter that also notes the size of the largest document a cursor returned."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.largest = 0
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        cursor = event.reply.get("cursor") or {}
+        for document in cursor.get("firstBatch", []) + cursor.get("nextBatch", []):
+            self.largest = max(self.largest, len(bson.encode(document)))
+
+
+@pytest.fixture
+def commands() -> ReturnedDocuments:
+    return ReturnedDocuments()
+
+
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
@@ -245,3 +266,35 @@ async def test_overflowed_steps_with_equal_times_keep_their_arrival_order(
 
     assert thread is not None
     assert [s["id"] for s in thread["steps"]][-len(arrival) :] == arrival
+
+
+async def test_a_thread_at_the_document_limit_is_read_with_all_its_feedback(
+    layer_with: MakeLayer, commands: ReturnedDocuments
+) -> None:
+    """A thread document grown near 16 MB by updates of its embedded steps, plus a rating
+    with a long comment on each of 100 more steps: no document the server returns for
+    `get_thread` may pass the 16 MB limit, so the feedback cannot ride inside the thread's."""
+    layer = await layer_with(large_field_bytes=5 * 1024 * 1024)
+    big, rated = 4, 100
+    await write_all(layer, (step("t", n, f"short {n}") for n in range(big + rated)), at_once=20)
+    for n in range(big):
+        await layer.update_step(step("t", n, text_of(n, 3_950_000)))
+    for n in range(big, big + rated):
+        comment = text_of(n, 9_000)
+        await layer.upsert_feedback(
+            Feedback(forId=f"step-{n:05d}", threadId="t", value=n % 2, comment=comment)  # type: ignore[arg-type]
+        )
+    document_size, overflowed = await stored_sizes(layer, "t")
+    assert document_size > SIXTEEN_MB - 512 * 1024 and overflowed == 0
+    commands.largest = 0
+
+    thread = await layer.get_thread("t")
+
+    assert thread is not None
+    assert [s["output"] for s in thread["steps"][:big]] == [
+        text_of(n, 3_950_000) for n in range(big)
+    ]
+    ratings = [s.get("feedback") for s in thread["steps"][big:]]
+    comments = [rating["comment"] if rating else None for rating in ratings]
+    assert comments == [text_of(n, 9_000) for n in range(big, big + rated)]
+    assert 0 < commands.largest <= SIXTEEN_MB

@@ -1,23 +1,22 @@
 """Chainlit writes steps fire-and-forget: a step's update can reach the database before its
-creation, and an early write can land after the final one. None of that may lose text.
+creation, and an early write can land after the final one. None of that may lose text: the
+stored step reads as if the writes had landed in the order Chainlit called them.
 
 A step written inside `async with cl.Step()` is created with empty input and output while it
 streams, then updated with the final text; a message sent with placeholder content
 ("Thinking...") and updated later is created with that early text.
 """
 
-import asyncio
 import random
 import uuid
-from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from chainlit.step import StepDict
 
 from mongo_layer import MongoDataLayer
 
 from .factories import thread_documents
+from .landing import HeldWrites
 
 STEP_COUNT = 150
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -60,12 +59,12 @@ def early_output(index: int) -> str:
     return ["", "Thinking...", f"answer {index} (partial"][index % 3]
 
 
-async def test_150_create_update_pairs_in_random_concurrent_order_keep_every_final_text(
+async def test_150_create_update_pairs_landing_in_random_order_keep_every_final_text(
     layer: MongoDataLayer,
 ) -> None:
     thread_id = str(uuid.uuid4())
     step_ids = [str(uuid.uuid4()) for _ in range(STEP_COUNT)]
-    writes: list[tuple[str, int, Coroutine[Any, Any, None]]] = []
+    held = HeldWrites(layer)
     for index, step_id in enumerate(step_ids):
         created = chainlit_step(
             thread_id, step_id, index, input="", output=early_output(index), final=False
@@ -78,15 +77,17 @@ async def test_150_create_update_pairs_in_random_concurrent_order_keep_every_fin
             output=f"answer {index}",
             final=True,
         )
-        writes.append(("create", index, layer.create_step(created)))
-        writes.append(("update", index, layer.update_step(final)))
-    random.Random(20250101).shuffle(writes)
-    first_write_of_step: dict[int, str] = {}
-    for kind, index, _ in writes:
-        first_write_of_step.setdefault(index, kind)
-    assert "update" in first_write_of_step.values(), "the shuffle must put updates first"
+        held.call(f"create {index}", layer.create_step(created))
+        held.call(f"update {index}", layer.update_step(final))
+    landing = list(held.calls)
+    random.Random(20250101).shuffle(landing)
+    first_landing: dict[int, str] = {}
+    for name in landing:
+        kind, number = name.split()
+        first_landing.setdefault(int(number), kind)
+    assert "update" in first_landing.values(), "the shuffle must land some updates first"
 
-    await asyncio.gather(*(write for _, _, write in writes))
+    await held.land(*landing)
 
     documents = await thread_documents(layer)
     assert [document["_id"] for document in documents] == [thread_id]
@@ -99,7 +100,7 @@ async def test_150_create_update_pairs_in_random_concurrent_order_keep_every_fin
     assert [step["id"] for step in thread["steps"]] == step_ids
     for index, step in enumerate(thread["steps"]):
         assert (step["input"], step["output"]) == (f"question {index}", f"answer {index}"), (
-            f"step {index} was first written by its {first_write_of_step[index]}"
+            f"step {index} was first landed by its {first_landing[index]}"
         )
         assert step["streaming"] is False
         assert step["end"] is not None
@@ -109,29 +110,34 @@ async def test_an_empty_early_write_landing_after_the_final_one_keeps_the_final_
     layer: MongoDataLayer,
 ) -> None:
     thread_id, step_id = str(uuid.uuid4()), str(uuid.uuid4())
-    final = chainlit_step(thread_id, step_id, 0, input="2 + 2?", output="4", final=True)
     early = chainlit_step(thread_id, step_id, 0, input="", output="", final=False)
+    final = chainlit_step(thread_id, step_id, 0, input="2 + 2?", output="4", final=True)
+    held = HeldWrites(layer)
+    held.call("create", layer.create_step(early))
+    held.call("update", layer.update_step(final))
 
-    await layer.update_step(final)
-    await layer.create_step(early)
+    await held.land("update", "create")
 
     thread = await layer.get_thread(thread_id)
     assert thread is not None
     [step] = thread["steps"]
     assert (step["input"], step["output"]) == ("2 + 2?", "4")
     assert step["end"] == final["end"]
+    assert step["streaming"] is False
 
 
 async def test_a_creation_with_placeholder_text_landing_after_the_final_update_keeps_it(
     layer: MongoDataLayer,
 ) -> None:
     thread_id, step_id = str(uuid.uuid4()), str(uuid.uuid4())
+    early = chainlit_step(thread_id, step_id, 0, input="", output="Thinking...", final=False)
     final = chainlit_step(thread_id, step_id, 0, input="why?", output="because", final=True)
     final["isError"] = True
-    early = chainlit_step(thread_id, step_id, 0, input="", output="Thinking...", final=False)
+    held = HeldWrites(layer)
+    held.call("create", layer.create_step(early))
+    held.call("update", layer.update_step(final))
 
-    await layer.update_step(final)
-    await layer.create_step(early)
+    await held.land("update", "create")
 
     thread = await layer.get_thread(thread_id)
     assert thread is not None

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from chainlit.types import Feedback
 
-from mongo_layer import MongoDataLayer, StepNotFoundError
+from mongo_layer import MongoDataLayer
 
 from .factories import file_element, files_of_thread, step, stored_thread
 
@@ -170,11 +170,6 @@ async def test_delete_step_removes_the_elements_and_files_attached_to_it(
     assert thread["elements"] is not None
     assert [e["id"] for e in thread["elements"]] == [kept.id]
     assert [f["metadata"]["elementId"] for f in await files_of_thread(layer, "t1")] == [kept.id]
-
-
-async def test_deleting_an_unknown_step_is_an_error_naming_it(layer: MongoDataLayer) -> None:
-    with pytest.raises(StepNotFoundError, match="nope"):
-        await layer.delete_step("nope")
 
 
 async def test_a_step_whose_thread_id_is_a_dict_is_refused(layer: MongoDataLayer) -> None:

@@ -1,0 +1,128 @@
+"""How a stored step keeps the value of the latest call, whatever order the writes land in.
+
+Each stored step carries, besides Chainlit's fields:
+- `fieldStamps`: for each field, the call stamp (see `call_order.py`) of the write that set
+  it. A write sets a field only when its stamp is newer than the field's and newer than the
+  step's deletion; an empty value never sets one.
+- `removedStamp`: the stamp of the latest `delete_step`; writes called before it change
+  nothing. A delete drops every field set by a call before it.
+- `removed: true` while the step is deleted: nothing called after the delete has written
+  it. Such a step (a tombstone: its id and stamps) is hidden from every read; a write called
+  after the delete brings the step back with that write's fields only.
+
+The expressions below work on a step bound to a variable (`"$$item"`), in the update
+pipelines of embedded and overflowed steps alike.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from .connection import Document
+
+FIELD_STAMPS = "fieldStamps"
+REMOVED_STAMP = "removedStamp"
+REMOVED = "removed"
+BOOKKEEPING_FIELDS = (FIELD_STAMPS, REMOVED_STAMP, REMOVED)
+
+
+def new_step(step: Document, changes: Mapping[str, Any], stamp: int) -> Document:
+    """The step as first stored by a write: what it carries, each field it set stamped."""
+    return {**step, FIELD_STAMPS: {field: stamp for field in changes}}
+
+
+def tombstone(step_id: str, stamp: int) -> Document:
+    """What a delete stores for a step that is not stored yet."""
+    return {"id": step_id, FIELD_STAMPS: {}, REMOVED_STAMP: stamp, REMOVED: True}
+
+
+def is_removed(step: Mapping[str, Any]) -> bool:
+    return step.get(REMOVED) is True
+
+
+def live_steps(steps: str) -> Document:
+    """An expression: the steps of the array `steps` (e.g. `"$steps"`) not deleted."""
+    return {
+        "$filter": {
+            "input": {"$ifNull": [steps, []]},
+            "as": "step",
+            "cond": {"$ne": [f"$$step.{REMOVED}", True]},
+        }
+    }
+
+
+def _stamp_of(stored: str, field: str) -> Document:
+    return {"$ifNull": [f"{stored}.{FIELD_STAMPS}.{field}", 0]}
+
+
+def _removed_stamp(stored: str) -> Document:
+    return {"$ifNull": [f"{stored}.{REMOVED_STAMP}", 0]}
+
+
+def merged_step(stored: str, changes: Mapping[str, Any], stamp: int) -> Document:
+    """The stored step after a write of `changes` called at `stamp`."""
+    floor = _removed_stamp(stored)
+    taken = {
+        field: {
+            "$cond": [
+                {"$gt": [stamp, {"$max": [_stamp_of(stored, field), floor]}]},
+                {"$literal": value},
+                f"{stored}.{field}",
+            ]
+        }
+        for field, value in changes.items()
+    }
+    stamps = {field: {"$max": [stamp, _stamp_of(stored, field)]} for field in changes}
+    bookkeeping = {
+        FIELD_STAMPS: {"$mergeObjects": [{"$ifNull": [f"{stored}.{FIELD_STAMPS}", {}]}, stamps]},
+        # A write called after the delete brings the step back; one called before does not.
+        REMOVED: {
+            "$cond": [
+                {"$eq": [f"{stored}.{REMOVED}", True]},
+                {"$lt": [stamp, floor]},
+                "$$REMOVE",
+            ]
+        },
+    }
+    return {"$mergeObjects": [stored, taken, bookkeeping]}
+
+
+def removed_step(stored: str, stamp: int) -> Document:
+    """The stored step after a delete called at `stamp`: only its id, its stamps and the
+    fields written by calls after the delete are left."""
+    floor = {"$max": [stamp, _removed_stamp(stored)]}
+    stamps = {"$objectToArray": {"$ifNull": [f"{stored}.{FIELD_STAMPS}", {}]}}
+    newer = {"$filter": {"input": stamps, "as": "s", "cond": {"$gt": ["$$s.v", "$$floor"]}}}
+    kept_fields = {"$map": {"input": newer, "as": "s", "in": "$$s.k"}}
+    is_kept = {
+        "$or": [
+            {"$in": ["$$field.k", ["id", FIELD_STAMPS]]},
+            {"$in": ["$$field.k", "$$kept"]},
+        ]
+    }
+    kept = {
+        "$arrayToObject": {
+            "$filter": {"input": {"$objectToArray": stored}, "as": "field", "cond": is_kept}
+        }
+    }
+    marks = {REMOVED_STAMP: "$$floor", REMOVED: {"$eq": ["$$kept", []]}}
+    return {
+        "$let": {
+            "vars": {"floor": floor},
+            "in": {
+                "$let": {
+                    "vars": {"kept": kept_fields},
+                    "in": {"$mergeObjects": [kept, marks]},
+                }
+            },
+        }
+    }
+
+
+def fields_dropped_by_removal(step: Mapping[str, Any], stamp: int) -> Document:
+    """The fields of the stored `step` that a delete called at `stamp` drops."""
+    stamps = step.get(FIELD_STAMPS) or {}
+    return {
+        field: value
+        for field, value in step.items()
+        if field not in ("id", *BOOKKEEPING_FIELDS) and stamps.get(field, 0) < stamp
+    }
