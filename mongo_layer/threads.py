@@ -1,7 +1,7 @@
 """The threads collection: one document per conversation, with its steps and elements embedded."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import bson
@@ -22,6 +22,8 @@ from .times import utc_now
 
 # Server error codes meaning "the document would exceed the BSON size limit".
 DOCUMENT_TOO_LARGE_CODES = frozenset({10334, 17419, 17420, 13548})
+# How stale the last activity of a thread past its budget may be (see record_activity).
+ACTIVITY_RESOLUTION = timedelta(seconds=1)
 # The sidebar lists a user's threads by last activity (`updatedAt`), newest first.
 SIDEBAR_SORT = {"updatedAt": -1, "_id": -1}
 # What a sidebar page leaves out: the conversation itself and the storage bookkeeping.
@@ -333,8 +335,15 @@ class ThreadStore:
         )
 
     async def record_activity(self, thread_id: str, activity_at: datetime) -> None:
-        """Move the thread's last activity to `activity_at` unless it is later already."""
-        await self.collection.update_one({"_id": thread_id}, {"$max": {"updatedAt": activity_at}})
+        """Move the thread's last activity to `activity_at` unless it is at most
+        `ACTIVITY_RESOLUTION` earlier already: this is the write of an overflowed step, and
+        the thread document it rewrites is at its budget, so a burst of steps rewrites it
+        once per second, not once per step."""
+        recent = activity_at - ACTIVITY_RESOLUTION
+        await self.collection.update_one(
+            {"_id": thread_id, "updatedAt": {"$not": {"$gte": recent}}},
+            {"$max": {"updatedAt": activity_at}},
+        )
 
     async def upsert_element(
         self, thread_id: str, element: Document, budget_bytes: int
