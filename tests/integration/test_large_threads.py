@@ -278,21 +278,21 @@ async def test_a_thread_at_the_document_limit_is_read_with_all_its_feedback(
     big, rated = 4, 100
     await write_all(layer, (step("t", n, f"short {n}") for n in range(big + rated)), at_once=20)
     for n in range(big):
-        await layer.update_step(step("t", n, text_of(n, 3_950_000)))
+        await layer.update_step(step("t", n, text_of(n, 4_050_000)))
     for n in range(big, big + rated):
         comment = text_of(n, 9_000)
         await layer.upsert_feedback(
             Feedback(forId=f"step-{n:05d}", threadId="t", value=n % 2, comment=comment)  # type: ignore[arg-type]
         )
     document_size, overflowed = await stored_sizes(layer, "t")
-    assert document_size > SIXTEEN_MB - 512 * 1024 and overflowed == 0
+    assert document_size + rated * 9_000 > SIXTEEN_MB and overflowed == 0
     commands.largest = 0
 
     thread = await layer.get_thread("t")
 
     assert thread is not None
     assert [s["output"] for s in thread["steps"][:big]] == [
-        text_of(n, 3_950_000) for n in range(big)
+        text_of(n, 4_050_000) for n in range(big)
     ]
     ratings = [s.get("feedback") for s in thread["steps"][big:]]
     comments = [rating["comment"] if rating else None for rating in ratings]
