@@ -1,4 +1,5 @@
-"""Shared fixtures: a real MongoDB-wire server, layers on both drivers, command counting.
+"""Shared fixtures: a real MongoDB-wire server, layers on both drivers, command counting,
+and the shard-key audit of every command (shard_audit.py).
 
 The server is SecantusDB (see TESTING.md), started once per test session on a free port
 with a temporary storage path (mongo_layer.embedded) and stopped at the end. With
@@ -18,9 +19,26 @@ from typing import Any
 
 import pytest
 from pymongo import monitoring
+from shard_audit import ShardKeyAudit
 
 from mongo_layer import MongoDataLayer, MongoLayerSettings
 from mongo_layer.embedded import EmbeddedServer
+from mongo_layer.sharding import shard_keys
+
+# Every client of either driver the suite opens, its layers' own included, reports its
+# commands here (README, "Sharded clusters"): a test fails when the layer sent one that a
+# cluster sharded on these keys would refuse or scatter.
+SHARD_KEY_AUDIT = ShardKeyAudit(shard_keys(MongoLayerSettings()))
+monitoring.register(SHARD_KEY_AUDIT)
+
+
+@pytest.fixture(autouse=True)
+def shard_key_audit() -> Iterator[ShardKeyAudit]:
+    SHARD_KEY_AUDIT.violations.clear()
+    yield SHARD_KEY_AUDIT
+    found, SHARD_KEY_AUDIT.violations[:] = list(SHARD_KEY_AUDIT.violations), []
+    if found:
+        pytest.fail("commands a sharded cluster would refuse:\n" + "\n".join(found))
 
 
 @dataclass
