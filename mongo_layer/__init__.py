@@ -5,7 +5,9 @@ def data_layer():
     return MongoDataLayer.from_env()
 """
 
-from .bulk import ThreadActivity
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .capabilities import Capability, DeploymentReport, IndexStatus
 from .errors import (
     ArchiveError,
@@ -22,11 +24,32 @@ from .errors import (
     UserConflictError,
     UserNotFoundError,
 )
-from .layer import MongoDataLayer
-from .restore import RestoreSummary
-from .retention import DeletionSummary
 from .settings import MongoLayerSettings
-from .statistics import Statistics
+
+if TYPE_CHECKING:
+    from .bulk import ThreadActivity
+    from .layer import MongoDataLayer
+    from .restore import RestoreSummary
+    from .retention import DeletionSummary
+    from .statistics import Statistics
+
+# These names import Chainlit, which writes `.chainlit/` and `.files/` into its app root as
+# it loads: they load on first use, so that the `mongo-layer` command can choose that root.
+_LOADED_ON_FIRST_USE = {
+    "MongoDataLayer": ".layer",
+    "DeletionSummary": ".retention",
+    "RestoreSummary": ".restore",
+    "Statistics": ".statistics",
+    "ThreadActivity": ".bulk",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LOADED_ON_FIRST_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mongo_layer' has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
+
 
 __all__ = [
     "ArchiveError",

@@ -1,5 +1,5 @@
 """`python -m mongo_layer`: the operator command, the same as `mongo-layer`."""
 
-from .cli import main
+from .cli import run
 
-main(prog_name="mongo-layer")
+run()

@@ -226,7 +226,7 @@ def mongo_layer_command(
     unless another is named."""
     from click.testing import CliRunner
 
-    from mongo_layer.cli import main
+    from mongo_layer.cli.commands import main
 
     async def run(*args: str, input: str | None = None, database: str = "") -> CommandRun:
         database = database or database_name
@@ -244,14 +244,20 @@ def mongo_layer_process(
     mongo_server: MongoServer, driver: str, database_name: str, tmp_path: Path
 ) -> Callable[..., Awaitable[CommandRun]]:
     """Runs `python -m mongo_layer ARGS` as a real process (the installed entry point) on
-    the test's server, database and driver, in a scratch working directory."""
+    the test's server, database and driver, in the empty working folder `tmp_path/work`,
+    with its user cache in `tmp_path/cache`."""
+    working_folder = tmp_path / "work"
+    working_folder.mkdir()
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    environment.pop("CHAINLIT_APP_ROOT", None)
 
     async def run(*args: str) -> CommandRun:
         connection = ["--uri", mongo_server.uri, "--database", database_name, "--driver", driver]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             *("-m", "mongo_layer", *connection, *args),
-            cwd=tmp_path,
+            cwd=working_folder,
+            env=environment,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

@@ -2,13 +2,14 @@
 
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import CommandRun
 
 from mongo_layer import MongoDataLayer
-from mongo_layer.cli import main
+from mongo_layer.cli.commands import main
 from mongo_layer.cli.runtime import ExitCode
 from mongo_layer.times import utc_now
 
@@ -93,6 +94,17 @@ async def test_python_dash_m_mongo_layer_runs_the_command(
 
     assert run.exit_code == ExitCode.OK, run.stderr
     assert run.stdout.strip() == "prune: would remove 0 orphan files and chunk sets (grace 1h)"
+
+
+async def test_the_command_leaves_the_folder_it_runs_in_as_it_was(
+    mongo_layer_process: RunCommand, tmp_path: Path
+) -> None:
+    # Chainlit, which the layer imports, writes .chainlit/ and .files/ into its app root.
+    run = await mongo_layer_process("prune", "--dry-run")
+
+    assert run.exit_code == ExitCode.OK, run.stderr
+    assert list((tmp_path / "work").iterdir()) == []
+    assert (tmp_path / "cache" / "mongo-layer" / "chainlit" / ".chainlit").is_dir()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import CommandRun
 
 from mongo_layer import MongoDataLayer
-from mongo_layer.cli import main
+from mongo_layer.cli.commands import main
 from mongo_layer.cli.runtime import ExitCode
 
 from .factories import step
