@@ -8,7 +8,6 @@ def data_layer():
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .capabilities import Capability, DeploymentReport, IndexStatus
 from .errors import (
     ArchiveError,
     ElementConflictError,
@@ -25,22 +24,23 @@ from .errors import (
     UserNotFoundError,
 )
 from .settings import MongoLayerSettings
+from .storage.capabilities import Capability, DeploymentReport, IndexStatus
 
 if TYPE_CHECKING:
-    from .bulk import ThreadActivity
     from .layer import MongoDataLayer
-    from .restore import RestoreSummary
-    from .retention import DeletionSummary
-    from .statistics import Statistics
+    from .operations.bulk import ThreadActivity
+    from .operations.restore import RestoreSummary
+    from .operations.retention import DeletionSummary
+    from .operations.statistics import Statistics
 
 # These names import Chainlit, which writes `.chainlit/` and `.files/` into its app root as
 # it loads: they load on first use, so that the `mongo-layer` command can choose that root.
 _LOADED_ON_FIRST_USE = {
     "MongoDataLayer": ".layer",
-    "DeletionSummary": ".retention",
-    "RestoreSummary": ".restore",
-    "Statistics": ".statistics",
-    "ThreadActivity": ".bulk",
+    "DeletionSummary": ".operations.retention",
+    "RestoreSummary": ".operations.restore",
+    "Statistics": ".operations.statistics",
+    "ThreadActivity": ".operations.bulk",
 }
 
 

@@ -24,12 +24,25 @@ from chainlit.types import (
 )
 from chainlit.user import PersistedUser, User
 
-from .access import context_user_identifier, may_change_thread
-from .bulk import ContentStores, ThreadActivity, ThreadSelection, thread_batches, user_batches
-from .call_order import CallClock, RecentSteps
-from .capabilities import DeploymentReport, read_server
-from .connection import Connection, Document
-from .documents import (
+from .errors import InvalidInputError, MongoLayerError, StepNotFoundError, ThreadAccessError
+from .ids import as_id, as_optional_id, as_read_id
+from .operations.bulk import (
+    ContentStores,
+    ThreadActivity,
+    ThreadSelection,
+    thread_batches,
+    user_batches,
+)
+from .operations.maintenance import prune_orphan_files
+from .operations.restore import RestoreSummary, fields_are_stored, restored_thread_fields
+from .operations.retention import DeletionSummary, ProgressCallback, delete_threads
+from .operations.statistics import Statistics, collect_statistics
+from .queueing import queued_until_user_message
+from .settings import MongoLayerSettings
+from .storage.call_order import CallClock, RecentSteps
+from .storage.capabilities import DeploymentReport, read_server
+from .storage.connection import Connection, Document
+from .storage.documents import (
     element_from_document,
     element_to_document,
     feedback_by_step,
@@ -44,29 +57,22 @@ from .documents import (
     step_to_document,
     thread_from_document,
 )
-from .element_owners import ElementOwnerStore
-from .errors import InvalidInputError, MongoLayerError, StepNotFoundError, ThreadAccessError
-from .feedback import FeedbackStore
-from .files import ElementFile, FileStore, StoredFile
-from .ids import as_id, as_optional_id, as_read_id
-from .indexes import ensure_indexes, index_statuses
-from .maintenance import prune_orphan_files
-from .overflow import OverflowStore
-from .pagination import decode_cursor, encode_cursor
-from .queueing import queued_until_user_message
-from .restore import RestoreSummary, fields_are_stored, restored_thread_fields
-from .retention import DeletionSummary, ProgressCallback, delete_threads
-from .session_scope import (
+from .storage.element_owners import ElementOwnerStore
+from .storage.feedback import FeedbackStore
+from .storage.files import ElementFile, FileStore, StoredFile
+from .storage.indexes import ensure_indexes, index_statuses
+from .storage.overflow import OverflowStore
+from .storage.pagination import decode_cursor, encode_cursor
+from .storage.steps import StepStore
+from .storage.threads import ThreadStore, bson_size, search_text
+from .storage.users import UserStore
+from .times import utc_now
+from .web.access import context_user_identifier, may_change_thread
+from .web.session_scope import (
     element_thread_in_session_scope,
     thread_in_session_scope,
     websocket_session_thread_id,
 )
-from .settings import MongoLayerSettings
-from .statistics import Statistics, collect_statistics
-from .steps import StepStore
-from .threads import ThreadStore, bson_size, search_text
-from .times import utc_now
-from .users import UserStore
 
 if TYPE_CHECKING:
     from chainlit.element import Element, ElementDict
@@ -129,11 +135,11 @@ class MongoDataLayer(BaseDataLayer):
         self._indexes_ready = False
         self._indexes_lock: asyncio.Lock | None = None
         if mount_file_route:
-            from .routes import mount_file_route_on_chainlit
+            from .web.routes import mount_file_route_on_chainlit
 
             mount_file_route_on_chainlit(self)
         if guard_feedback_routes:
-            from .feedback_routes import mount_feedback_routes_on_chainlit
+            from .web.feedback_routes import mount_feedback_routes_on_chainlit
 
             mount_feedback_routes_on_chainlit(self)
 
@@ -182,7 +188,7 @@ class MongoDataLayer(BaseDataLayer):
 
     def file_url(self, thread_id: str, element_id: str) -> str:
         """Where the browser fetches an element's file from (Chainlit's root path included)."""
-        from .routes import chainlit_root_path
+        from .web.routes import chainlit_root_path
 
         return f"{chainlit_root_path()}{self.settings.file_route}/{thread_id}/{element_id}"
 

@@ -8,8 +8,8 @@ from chainlit.types import ThreadDict
 from chainlit.user import PersistedUser
 from pydantic import BaseModel
 
-from ..bulk import ThreadActivity
 from ..errors import ThreadNotFoundError, UserNotFoundError
+from ..operations.bulk import ThreadActivity
 
 if TYPE_CHECKING:
     from ..layer import MongoDataLayer

@@ -9,8 +9,8 @@ from .output import print_json, results
 from .runtime import DatabaseTarget, ExitCode, pass_target
 
 if TYPE_CHECKING:
-    from ..capabilities import DeploymentReport
     from ..layer import MongoDataLayer
+    from ..storage.capabilities import DeploymentReport
 
 
 @click.command()

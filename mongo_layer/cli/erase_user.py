@@ -2,7 +2,7 @@
 
 import click
 
-from ..retention import DeletionSummary
+from ..operations.retention import DeletionSummary
 from .output import JobProgress, deletion_counts, progress_of_deletion, results
 from .params import batch_size_option, dry_run_option
 from .runtime import DatabaseTarget, pass_target

@@ -19,7 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from ..retention import DeletionSummary
+from ..operations.retention import DeletionSummary
 
 
 def results() -> Console:

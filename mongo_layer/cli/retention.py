@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import click
 
-from ..retention import DeletionSummary
+from ..operations.retention import DeletionSummary
 from .output import JobProgress, deletion_counts, progress_of_deletion, results
 from .params import batch_size_option, dry_run_option, duration_option, format_duration
 from .runtime import DatabaseTarget, pass_target

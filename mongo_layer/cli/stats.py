@@ -3,7 +3,7 @@
 import click
 from rich.table import Table
 
-from ..statistics import Statistics
+from ..operations.statistics import Statistics
 from .output import print_json, results, size_in_bytes
 from .runtime import DatabaseTarget, pass_target
 

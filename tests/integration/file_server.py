@@ -15,7 +15,7 @@ from chainlit.user import User
 from fastapi import FastAPI
 
 from mongo_layer import MongoDataLayer
-from mongo_layer.routes import mount_file_route
+from mongo_layer.web.routes import mount_file_route
 
 
 def alice() -> User:

@@ -20,7 +20,7 @@ from mongo_layer import (
     ServerUnreachableError,
 )
 from mongo_layer.embedded import free_port
-from mongo_layer.indexes import layer_indexes
+from mongo_layer.storage.indexes import layer_indexes
 
 MONGODB_44 = {"version": "4.4.29", "versionArray": [4, 4, 29, 0]}
 MONGODB_70 = {"version": "7.0.14", "versionArray": [7, 0, 14, 0]}

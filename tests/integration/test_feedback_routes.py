@@ -12,7 +12,7 @@ from chainlit.types import Feedback
 from fastapi import FastAPI
 
 from mongo_layer import MongoDataLayer
-from mongo_layer.feedback_routes import (
+from mongo_layer.web.feedback_routes import (
     DELETE_FEEDBACK_ROUTE_NAME,
     UPDATE_FEEDBACK_ROUTE_NAME,
     mount_feedback_routes,

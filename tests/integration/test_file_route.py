@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mongo_layer import MongoDataLayer
-from mongo_layer.routes import FILE_ROUTE_NAME, mount_file_route, mount_file_route_on_chainlit
+from mongo_layer.web.routes import FILE_ROUTE_NAME, mount_file_route, mount_file_route_on_chainlit
 
 from .conftest import bearer, token_of
 from .factories import thread_of, user

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from mongo_layer import MongoDataLayer
-from mongo_layer.retention import DeletionSummary
+from mongo_layer.operations.retention import DeletionSummary
 
 from .factories import step
 from .history import (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mongo_layer.capabilities import capabilities_of, server_kind, topology_of, version_of
+from mongo_layer.storage.capabilities import capabilities_of, server_kind, topology_of, version_of
 
 MONGODB_BUILD = {"version": "7.0.14", "versionArray": [7, 0, 14, 0]}
 

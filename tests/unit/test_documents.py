@@ -7,7 +7,7 @@ import pytest
 from chainlit.types import Feedback
 
 from mongo_layer import InvalidInputError
-from mongo_layer.documents import (
+from mongo_layer.storage.documents import (
     SCHEMA_VERSION,
     element_from_document,
     element_to_document,

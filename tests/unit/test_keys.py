@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from mongo_layer.keys import escape_key, escape_keys, unescape_key, unescape_keys
+from mongo_layer.storage.keys import escape_key, escape_keys, unescape_key, unescape_keys
 
 
 @pytest.mark.parametrize("key", ["$set", "a.b", "$a.b$", "100%", "%2E", "%24x.y", "plain", ""])

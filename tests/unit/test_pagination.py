@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mongo_layer.pagination import decode_cursor, encode_cursor
+from mongo_layer.storage.pagination import decode_cursor, encode_cursor
 
 
 @pytest.mark.parametrize("thread_id", ["t1", "id:with:colons", "0"])

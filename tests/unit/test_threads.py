@@ -4,7 +4,7 @@ import pytest
 from chainlit.types import ThreadDict
 
 from mongo_layer import InvalidInputError, MongoDataLayer
-from mongo_layer.documents import thread_from_document
+from mongo_layer.storage.documents import thread_from_document
 
 
 async def read_back(mock_layer: MongoDataLayer, thread_id: str) -> ThreadDict | None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .bulk import ThreadContents, ThreadSelection, thread_batches
 
 if TYPE_CHECKING:
-    from .layer import MongoDataLayer
+    from ..layer import MongoDataLayer
 
 
 class DeletionSummary(ThreadContents):

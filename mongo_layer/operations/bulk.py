@@ -13,15 +13,15 @@ from datetime import datetime
 from chainlit.user import PersistedUser
 from pydantic import BaseModel, computed_field
 
-from .connection import Document, aggregate, pages_by_id
-from .documents import UserDocument
-from .feedback import FeedbackStore
-from .files import FileStore
-from .overflow import OverflowStore
-from .step_versions import REMOVED, live_steps
-from .threads import ThreadStore
-from .times import format_time
-from .users import UserStore
+from ..storage.connection import Document, aggregate, pages_by_id
+from ..storage.documents import UserDocument
+from ..storage.feedback import FeedbackStore
+from ..storage.files import FileStore
+from ..storage.overflow import OverflowStore
+from ..storage.step_versions import REMOVED, live_steps
+from ..storage.threads import ThreadStore
+from ..storage.users import UserStore
+from ..times import format_time
 
 
 @dataclass(frozen=True)

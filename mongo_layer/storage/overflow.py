@@ -8,12 +8,12 @@ keyed by thread and step id, so no document ever approaches MongoDB's 16 MB limi
 
 from typing import Any
 
+from ..times import utc_now
 from .connection import Document
 from .documents import SCHEMA_VERSION
 from .large_fields import FILE_ID_FIELDS
 from .step_versions import REMOVED
 from .threads import with_thread_user_id
-from .times import utc_now
 
 
 def overflow_id(thread_id: str, step_id: str) -> str:

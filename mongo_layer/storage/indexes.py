@@ -6,10 +6,10 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import OperationFailure
 
+from ..settings import MongoLayerSettings
 from .capabilities import IndexStatus
 from .connection import Connection, aggregate, opened_cursor
 from .element_owners import backfill_owners
-from .settings import MongoLayerSettings
 from .threads import backfill_activity
 
 logger = logging.getLogger("mongo_layer")

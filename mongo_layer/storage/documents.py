@@ -14,12 +14,12 @@ from chainlit.types import Feedback, FeedbackDict, ThreadDict
 from chainlit.user import PersistedUser, User
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import InvalidInputError
+from ..ids import as_id, as_optional_id
+from ..times import format_time, parse_time, to_epoch_ms, utc_now
 from .connection import Document
-from .errors import InvalidInputError
-from .ids import as_id, as_optional_id
 from .keys import escape_keys, unescape_keys
 from .step_versions import BOOKKEEPING_FIELDS
-from .times import format_time, parse_time, to_epoch_ms, utc_now
 
 SCHEMA_VERSION = 1
 

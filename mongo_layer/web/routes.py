@@ -18,13 +18,13 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
+from ..errors import InvalidIdError
+from ..ids import as_id
+from ..storage.files import StoredFile
 from .access import may_read_thread
-from .errors import InvalidIdError
-from .files import StoredFile
-from .ids import as_id
 
 if TYPE_CHECKING:
-    from .layer import MongoDataLayer
+    from ..layer import MongoDataLayer
 
 logger = logging.getLogger("mongo_layer")
 

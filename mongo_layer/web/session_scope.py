@@ -9,7 +9,7 @@ thread.
 from chainlit.context import context_var
 from chainlit.session import WebsocketSession
 
-from .errors import ThreadAccessError
+from ..errors import ThreadAccessError
 
 
 def websocket_session_thread_id() -> str | None:

@@ -11,7 +11,7 @@ error instead of exhausting Python's recursion limit.
 from collections.abc import Callable
 from typing import Any
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 _ESCAPES = (("%", "%25"), (".", "%2E"), ("$", "%24"))
 

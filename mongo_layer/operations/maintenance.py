@@ -3,9 +3,9 @@
 import logging
 from datetime import timedelta
 
-from .files import FileStore
-from .overflow import OverflowStore
-from .threads import ThreadStore
+from ..storage.files import FileStore
+from ..storage.overflow import OverflowStore
+from ..storage.threads import ThreadStore
 
 logger = logging.getLogger("mongo_layer")
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from chainlit.context import context_var
 
-from .connection import Document
+from ..storage.connection import Document
 
 if TYPE_CHECKING:
-    from .layer import MongoDataLayer
+    from ..layer import MongoDataLayer
 
 logger = logging.getLogger("mongo_layer")
 

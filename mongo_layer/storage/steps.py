@@ -10,10 +10,11 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+from ..errors import ThreadTooLargeError
+from ..settings import MongoLayerSettings
 from .call_order import stamp_time
 from .connection import Document
 from .documents import SCHEMA_VERSION, non_empty_fields, step_sort_key
-from .errors import ThreadTooLargeError
 from .files import STEP_FIELD_FILE, FileStore
 from .large_fields import (
     file_ids_of_step,
@@ -24,7 +25,6 @@ from .large_fields import (
     with_offloaded_fields,
 )
 from .overflow import OverflowStore
-from .settings import MongoLayerSettings
 from .step_versions import (
     fields_dropped_by_removal,
     is_removed,

@@ -8,11 +8,11 @@ from typing import Any
 from chainlit.types import ThreadDict
 from pydantic import BaseModel, Field
 
-from .connection import Document
-from .documents import parse_metadata, same_value
-from .ids import as_optional_id
-from .keys import escape_keys
-from .times import parse_time, utc_now
+from ..ids import as_optional_id
+from ..storage.connection import Document
+from ..storage.documents import parse_metadata, same_value
+from ..storage.keys import escape_keys
+from ..times import parse_time, utc_now
 
 
 class RestoreSummary(BaseModel):

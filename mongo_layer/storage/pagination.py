@@ -3,7 +3,7 @@
 import re
 from datetime import datetime
 
-from .times import from_epoch_ms, to_epoch_ms
+from ..times import from_epoch_ms, to_epoch_ms
 
 # ASCII digits only (str.isdigit also accepts "١٢٣"), and no more than a datetime holds.
 _CURSOR = re.compile(r"([0-9]{1,15}):(.+)", re.DOTALL)

@@ -8,17 +8,17 @@ import bson
 from pymongo import ReturnDocument
 from pymongo.errors import DocumentTooLarge, DuplicateKeyError, OperationFailure
 
-from .connection import Document, aggregate, primary_bound
-from .documents import SCHEMA_VERSION
-from .errors import (
+from ..errors import (
     InvalidInputError,
     MongoLayerError,
     ThreadTooLargeError,
 )
+from ..times import utc_now
+from .connection import Document, aggregate, primary_bound
+from .documents import SCHEMA_VERSION
 from .keys import escape_key, escape_keys
 from .large_fields import FILE_ID_FIELDS
 from .step_versions import REMOVED
-from .times import utc_now
 
 # Server error codes meaning "the document would exceed the BSON size limit".
 DOCUMENT_TOO_LARGE_CODES = frozenset({10334, 17419, 17420, 13548})

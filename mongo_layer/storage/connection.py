@@ -12,7 +12,7 @@ from pymongo import ReadPreference, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from .errors import MongoLayerError
+from ..errors import MongoLayerError
 
 Document = dict[str, Any]
 

@@ -14,12 +14,12 @@ from chainlit.types import DeleteFeedbackRequest, Feedback, UpdateFeedbackReques
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 
+from ..errors import InvalidIdError, InvalidInputError, StepNotFoundError, ThreadAccessError
 from .access import identifier_of
-from .errors import InvalidIdError, InvalidInputError, StepNotFoundError, ThreadAccessError
 from .routes import mount_ahead, mount_on_chainlit
 
 if TYPE_CHECKING:
-    from .layer import MongoDataLayer
+    from ..layer import MongoDataLayer
 
 logger = logging.getLogger("mongo_layer")
 

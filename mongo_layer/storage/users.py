@@ -7,10 +7,10 @@ from chainlit.user import PersistedUser, User
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from ..errors import UserConflictError
+from ..times import utc_now
 from .connection import find_one_and_upsert
 from .documents import SCHEMA_VERSION, UserDocument, user_changes
-from .errors import UserConflictError
-from .times import utc_now
 
 
 class UserStore:

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pymongo.errors import ServerSelectionTimeoutError
 
+from ..errors import IncompatibleServerError, ServerUnreachableError
 from .connection import Connection
-from .errors import IncompatibleServerError, ServerUnreachableError
 
 Topology = Literal["standalone", "replica set", "sharded"]
 

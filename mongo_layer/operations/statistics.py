@@ -5,12 +5,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, computed_field
 
+from ..storage.connection import aggregate
+from ..times import utc_now
 from .bulk import ThreadContents
-from .connection import aggregate
-from .times import utc_now
 
 if TYPE_CHECKING:
-    from .layer import MongoDataLayer
+    from ..layer import MongoDataLayer
 
 
 class DayCount(BaseModel):

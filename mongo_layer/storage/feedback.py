@@ -7,11 +7,11 @@ write names `threadId` (the collection's shard key) by equality.
 from typing import Any
 from uuid import uuid4
 
+from ..errors import MongoLayerError
+from ..times import utc_now
 from .connection import Document, aggregate, find_one_and_upsert
 from .documents import SCHEMA_VERSION
-from .errors import MongoLayerError
 from .threads import with_author_identifier, with_thread_user_id
-from .times import utc_now
 
 
 class FeedbackStore:

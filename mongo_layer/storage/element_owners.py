@@ -12,10 +12,10 @@ from typing import Any
 
 from pymongo import UpdateOne
 
+from ..errors import ElementConflictError
+from ..times import utc_now
 from .connection import Document, find_one_and_upsert, primary_bound
 from .documents import SCHEMA_VERSION
-from .errors import ElementConflictError
-from .times import utc_now
 
 # How many claims a layer remembers, sparing a rewrite of a known element its claim command.
 REMEMBERED_CLAIMS = 4096

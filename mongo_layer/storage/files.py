@@ -12,10 +12,10 @@ from typing import IO, Any
 
 from bson import Binary, ObjectId
 
+from ..errors import MongoLayerError
+from ..times import utc_now
 from .connection import Connection, Document, aggregate, pages_by_id
 from .documents import SCHEMA_VERSION
-from .errors import MongoLayerError
-from .times import utc_now
 
 logger = logging.getLogger("mongo_layer")
 

@@ -1,0 +1,2 @@
+"""Operations over the stores: retention, erasure, statistics, batches, restore and
+maintenance."""
