@@ -6,7 +6,8 @@ class MongoLayerError(Exception):
 
 
 class InvalidIdError(MongoLayerError, TypeError):
-    """An id was not a string-like value (a dict or list there would be a query operator)."""
+    """An id was not a string-like value (a dict or list there would be a query operator),
+    or was text that cannot be stored (a lone surrogate is not UTF-8)."""
 
 
 class InvalidInputError(MongoLayerError, ValueError):

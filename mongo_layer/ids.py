@@ -1,7 +1,9 @@
 """Coercion of ids coming from Chainlit or the browser into plain strings.
 
 Every id goes through `as_id` before it reaches a MongoDB filter: a dict in a filter would
-be read as a query operator, so anything that is not a scalar is refused.
+be read as a query operator, so anything that is not a scalar is refused. So is text that
+is not valid Unicode (a lone surrogate such as "\\ud800", which JSON lets a browser send):
+BSON stores UTF-8, and the driver would fail to encode it in the middle of a request.
 """
 
 from uuid import UUID
@@ -16,7 +18,18 @@ def as_id(value: object, what: str) -> str:
     text = str(value)
     if not text:
         raise InvalidIdError(f"{what} must not be empty")
+    if not is_unicode_text(text):
+        raise InvalidIdError(f"{what} holds a lone surrogate, not UTF-8 text: {text!r:.80}")
     return text
+
+
+def is_unicode_text(text: str) -> bool:
+    """Whether `text` can be encoded as UTF-8 (it holds no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def as_optional_id(value: object, what: str) -> str | None:

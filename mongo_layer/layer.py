@@ -25,7 +25,7 @@ from chainlit.types import (
 from chainlit.user import PersistedUser, User
 
 from .errors import InvalidInputError, MongoLayerError, StepNotFoundError, ThreadAccessError
-from .ids import as_id, as_optional_id, as_read_id
+from .ids import as_id, as_optional_id, as_read_id, is_unicode_text
 from .operations.bulk import (
     ContentStores,
     ThreadActivity,
@@ -230,6 +230,8 @@ class MongoDataLayer(BaseDataLayer):
         comment = None if feedback.comment is None else str(feedback.comment)
         if comment is not None:
             comment = comment[: self.settings.max_feedback_comment_length]
+            if not is_unicode_text(comment):
+                raise InvalidInputError(f"the comment on step {step_id!r} is not UTF-8 text")
         thread_id = await self._thread_to_rate(step_id, user_identifier, named_thread)
         feedback_id = await self.feedback.upsert(thread_id, step_id, value, comment)
         return Feedback(

@@ -3,6 +3,7 @@
 import re
 from datetime import datetime
 
+from ..ids import as_read_id
 from ..times import from_epoch_ms, to_epoch_ms
 
 # ASCII digits only (str.isdigit also accepts "١٢٣"), and no more than a datetime holds.
@@ -19,7 +20,10 @@ def decode_cursor(cursor: object) -> tuple[datetime, str] | None:
     match = _CURSOR.fullmatch(cursor) if isinstance(cursor, str) else None
     if match is None:
         return None
+    thread_id = as_read_id(match.group(2))
+    if thread_id is None:
+        return None
     try:
-        return from_epoch_ms(int(match.group(1))), match.group(2)
+        return from_epoch_ms(int(match.group(1))), thread_id
     except (OverflowError, ValueError, OSError):
         return None

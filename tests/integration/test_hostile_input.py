@@ -24,6 +24,8 @@ OPERATOR_IDS: list[Any] = [
     ["alice-thread"],
     [],
 ]
+# Text JSON can carry but UTF-8 cannot: a browser may send it in any id.
+UNSTORABLE_IDS = ["\ud800", "alice-thread\udfff"]
 
 
 @dataclass
@@ -195,7 +197,7 @@ async def test_an_id_that_cannot_exist_is_refused_by_a_write_and_found_by_no_rea
     layer: MongoDataLayer, victim: Victim, attack: Attack
 ) -> None:
     before = await everything_stored(layer)
-    hostile_values = OPERATOR_IDS + ([] if attack.none_is_valid else [None, ""])
+    hostile_values = OPERATOR_IDS + UNSTORABLE_IDS + ([] if attack.none_is_valid else [None, ""])
     if attack.empty_is_absent:
         hostile_values = [value for value in hostile_values if value]
     for hostile in hostile_values:
@@ -347,6 +349,17 @@ async def test_a_feedback_value_other_than_0_or_1_is_refused(
     assert await everything_stored(layer) == before
 
 
+async def test_a_feedback_comment_that_is_not_utf8_is_refused_naming_the_step(
+    layer: MongoDataLayer, victim: Victim
+) -> None:
+    before = await everything_stored(layer)
+
+    with pytest.raises(InvalidInputError, match=victim.step_id):
+        await layer.upsert_feedback(feedback_on(victim, comment="nice\ud800"))
+
+    assert await everything_stored(layer) == before
+
+
 @pytest.mark.parametrize("value", [0, 1])
 async def test_a_feedback_value_of_0_or_1_is_stored(
     layer: MongoDataLayer, victim: Victim, value: Literal[0, 1]
@@ -419,7 +432,16 @@ async def test_update_thread_naming_only_the_thread_creates_it(layer: MongoDataL
 
 @pytest.mark.parametrize(
     "cursor",
-    ["abc", "9" * 20 + ":t1", "9" * 5000 + ":alice-thread", "١٢٣:alice-thread", ":x", "1:"],
+    [
+        "abc",
+        "9" * 20 + ":t1",
+        "9" * 5000 + ":alice-thread",
+        "١٢٣:alice-thread",
+        ":x",
+        "1:",
+        "1:\ud800",
+        "\ud800:alice-thread",
+    ],
 )
 async def test_a_malformed_cursor_lists_no_threads_and_raises_nothing(
     layer: MongoDataLayer, victim: Victim, cursor: str

@@ -5,7 +5,7 @@ from uuid import UUID
 import pytest
 
 from mongo_layer import InvalidIdError
-from mongo_layer.ids import as_id, as_optional_id
+from mongo_layer.ids import as_id, as_optional_id, as_read_id
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,16 @@ def test_an_optional_id_may_be_missing(value: object) -> None:
 def test_an_optional_id_that_is_a_dict_or_list_is_still_refused(value: object) -> None:
     with pytest.raises(TypeError):
         as_optional_id(value, "parent id")
+
+
+@pytest.mark.parametrize("value", ["\ud800", "t1\udfff", "\udc80abc"])
+def test_an_id_holding_a_lone_surrogate_is_refused_and_read_as_no_id(value: str) -> None:
+    with pytest.raises(InvalidIdError, match="thread id holds a lone surrogate"):
+        as_id(value, "thread id")
+    with pytest.raises(InvalidIdError):
+        as_optional_id(value, "thread id")
+    assert as_read_id(value) is None
+
+
+def test_an_id_in_any_script_is_kept() -> None:
+    assert as_id("名前-🙂-١٢٣", "thread id") == "名前-🙂-١٢٣"
