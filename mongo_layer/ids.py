@@ -46,3 +46,8 @@ def as_read_id(value: object) -> str | None:
         return as_id(value, "id")
     except InvalidIdError:
         return None
+
+
+def without_lone_surrogates(text: str) -> str:
+    """`text` as UTF-8 can hold it: any lone surrogate left out."""
+    return text if is_unicode_text(text) else text.encode("utf-8", "ignore").decode("utf-8")

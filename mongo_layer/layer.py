@@ -25,7 +25,13 @@ from chainlit.types import (
 from chainlit.user import PersistedUser, User
 
 from .errors import InvalidInputError, MongoLayerError, StepNotFoundError, ThreadAccessError
-from .ids import as_id, as_optional_id, as_read_id, is_unicode_text
+from .ids import (
+    as_id,
+    as_optional_id,
+    as_read_id,
+    is_unicode_text,
+    without_lone_surrogates,
+)
 from .operations.bulk import (
     ContentStores,
     ThreadActivity,
@@ -61,6 +67,7 @@ from .storage.element_owners import ElementOwnerStore
 from .storage.feedback import FeedbackStore
 from .storage.files import ElementFile, FileStore, StoredFile
 from .storage.indexes import ensure_indexes, index_statuses
+from .storage.keys import MAX_VALUE_NESTING
 from .storage.overflow import OverflowStore
 from .storage.pagination import decode_cursor, encode_cursor
 from .storage.steps import StepStore
@@ -481,15 +488,31 @@ class MongoDataLayer(BaseDataLayer):
         metadata: dict[str, Any] | None = None,
         tags: list[str] | None = None,
     ) -> None:
+        """Create or change the thread. What of `name`, `metadata` and `tags` MongoDB cannot
+        store (lone surrogates, keys holding NUL, integers past 64 bits, nesting past 96
+        levels) is left out, with one warning naming the thread: Chainlit calls this from
+        its disconnect handler with the session's chat settings, and an exception there
+        would skip the session's clean-up. An id that cannot exist is still refused."""
         await self._ready()
         thread_id = as_id(thread_id, "thread id")
-        await self.threads.upsert_thread(
+        if name is not None:
+            name = without_lone_surrogates(str(name)[: self.settings.max_thread_name_length])
+        left_out = await self.threads.upsert_thread(
             thread_id,
-            name=None if name is None else str(name)[: self.settings.max_thread_name_length],
+            name=name,
             user_id=as_optional_id(user_id, f"userId of thread {thread_id!r}"),
             metadata=None if metadata is None else parse_metadata(metadata, thread_id),
-            tags=None if tags is None else [str(tag) for tag in tags],
+            tags=None if tags is None else [without_lone_surrogates(str(tag)) for tag in tags],
         )
+        if left_out:
+            logger.warning(
+                "thread %r: left out %d metadata entries MongoDB cannot store (a key holding"
+                " NUL, text that is not UTF-8, an integer past 64 bits or nesting past %d"
+                " levels)",
+                thread_id,
+                left_out,
+                MAX_VALUE_NESTING,
+            )
 
     # Favorites
 

@@ -4,14 +4,16 @@ Metadata, generation and element props come from app code and may use keys such 
 `"a.b"` or `"$x"`. MongoDB reads a dot as a path and a leading dollar as an operator, so
 both are percent-escaped on the way in and restored on the way out.
 
-Both walks are iterative: a value nested a thousand levels deep is refused with a clear
-error instead of exhausting Python's recursion limit.
+The walks are iterative: a value nested a thousand levels deep is refused with a clear
+error (or, where a value must be stored whatever it holds, cut at the deepest level
+MongoDB stores) instead of exhausting Python's recursion limit.
 """
 
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..ids import is_unicode_text
 
 _ESCAPES = (("%", "%25"), (".", "%2E"), ("$", "%24"))
 
@@ -41,22 +43,42 @@ def unescape_key(key: str) -> str:
 def escape_keys(value: Any, what: str = "a value") -> Any:
     """Escape every key of every dict nested in `value` (tuples become lists). Raises
     InvalidInputError naming `what` when `value` nests deeper than MongoDB can store."""
-    return _with_keys_renamed(value, escape_key, what, MAX_VALUE_NESTING)
+    copy, _ = _with_keys_renamed(value, escape_key, what, MAX_VALUE_NESTING)
+    return copy
+
+
+def escape_storable_keys(value: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """`escape_keys` for a dict of values that must be stored whatever they hold: what
+    MongoDB cannot store is left out instead of refused. That is an entry whose key holds
+    NUL or a lone surrogate, text holding a lone surrogate, an integer past 64 bits, and a
+    dict or list nested deeper than a value may be. Returns the copy and how many entries
+    were left out."""
+    copy, left_out = _with_keys_renamed(
+        value, escape_key, "a value", MAX_VALUE_NESTING + 1, leave_out_unstorable=True
+    )
+    stored: dict[str, Any] = copy
+    return stored, left_out
 
 
 def unescape_keys(value: Any) -> Any:
     """Undo `escape_keys`."""
-    return _with_keys_renamed(value, unescape_key, "a stored value", None)
+    copy, _ = _with_keys_renamed(value, unescape_key, "a stored value", None)
+    return copy
 
 
 def _with_keys_renamed(
-    value: Any, rename: Callable[[str], str], what: str, max_nesting: int | None
-) -> Any:
+    value: Any,
+    rename: Callable[[str], str],
+    what: str,
+    max_nesting: int | None,
+    leave_out_unstorable: bool = False,
+) -> tuple[Any, int]:
     """A copy of `value` with every dict key passed through `rename`, built level by level
-    from an explicit stack rather than by recursion."""
+    from an explicit stack rather than by recursion, and how many entries it left out."""
     if not isinstance(value, dict | list | tuple):
-        return value
+        return value, 0
     copy = _empty_like(value)
+    left_out = 0
     pending: list[tuple[Any, Any, int]] = [(value, copy, 1)]
     while pending:
         source, target, nesting = pending.pop()
@@ -67,6 +89,11 @@ def _with_keys_renamed(
             )
         items = source.items() if isinstance(source, dict) else enumerate(source)
         for key, item in items:
+            if leave_out_unstorable and not _is_storable_entry(
+                str(key) if isinstance(target, dict) else "", item, nesting, max_nesting
+            ):
+                left_out += 1
+                continue
             if isinstance(item, dict | list | tuple):
                 child = _empty_like(item)
                 pending.append((item, child, nesting + 1))
@@ -76,7 +103,21 @@ def _with_keys_renamed(
                 target[rename(str(key))] = child
             else:
                 target.append(child)
-    return copy
+    return copy, left_out
+
+
+def _is_storable_entry(key: str, item: Any, nesting: int, max_nesting: int | None) -> bool:
+    """Whether BSON can encode an entry of a dict or list nested `nesting` deep (a list
+    item's key is "")."""
+    if "\x00" in key or not is_unicode_text(key):
+        return False
+    if isinstance(item, dict | list | tuple):
+        return max_nesting is None or nesting < max_nesting
+    if isinstance(item, str):
+        return is_unicode_text(item)
+    if isinstance(item, int) and not isinstance(item, bool):
+        return -(2**63) <= item < 2**63
+    return True
 
 
 def _empty_like(value: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> Any:

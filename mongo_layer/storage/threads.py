@@ -8,15 +8,12 @@ import bson
 from pymongo import ReturnDocument
 from pymongo.errors import DocumentTooLarge, DuplicateKeyError, OperationFailure
 
-from ..errors import (
-    InvalidInputError,
-    MongoLayerError,
-    ThreadTooLargeError,
-)
+from ..errors import MongoLayerError, ThreadTooLargeError
+from ..ids import without_lone_surrogates
 from ..times import utc_now
 from .connection import Document, aggregate, primary_bound
 from .documents import SCHEMA_VERSION
-from .keys import escape_key, escape_keys
+from .keys import escape_storable_keys
 from .large_fields import FILE_ID_FIELDS
 from .step_versions import REMOVED
 
@@ -39,8 +36,7 @@ def search_text(search: object, max_length: int) -> str:
     bytes (MongoDB refuses a regex holding one) or lone surrogates (not UTF-8)."""
     if not isinstance(search, str):
         return ""
-    text = search[:max_length].replace("\x00", "")
-    return text.encode("utf-8", "ignore").decode("utf-8")
+    return without_lone_surrogates(search[:max_length].replace("\x00", ""))
 
 
 def search_filter(search: str) -> Document:
@@ -229,9 +225,11 @@ class ThreadStore:
         user_id: str | None,
         metadata: dict[str, Any] | None,
         tags: list[str] | None,
-    ) -> None:
+    ) -> int:
         """Create the thread or change only the fields given. Metadata is merged key by key
-        (None removes a key). Only a change of name, user or tags bumps `updatedAt`.
+        (None removes a key); what of it MongoDB cannot store is left out (see
+        `escape_storable_keys`, and an empty key), and the count of entries left out is
+        returned. Only a change of name, user or tags bumps `updatedAt`.
 
         A call naming nothing but the thread creates it. A metadata-only call never does:
         Chainlit makes one on every disconnect, including the disconnect that follows
@@ -248,14 +246,15 @@ class ThreadStore:
         creates_thread = bool(changes) or metadata is None
         if changes:
             changes["updatedAt"] = now
-        for key, value in (metadata or {}).items():
-            if not isinstance(key, str) or not key:
-                raise InvalidInputError(f"metadata of thread {thread_id!r} has an empty key")
-            path = "metadata." + escape_key(key)
+        stored_metadata, left_out = escape_storable_keys(metadata or {})
+        for key, value in stored_metadata.items():
+            if not key:
+                left_out += 1
+                continue
             if value is None:
-                removals[path] = ""
+                removals["metadata." + key] = ""
             else:
-                changes[path] = escape_keys(value, f"metadata of thread {thread_id!r}")
+                changes["metadata." + key] = value
         update: Document = {
             "$setOnInsert": {
                 "createdAt": now,
@@ -269,6 +268,7 @@ class ThreadStore:
         if removals:
             update["$unset"] = removals
         await self.collection.update_one({"_id": thread_id}, update, upsert=creates_thread)
+        return left_out
 
     async def restore_fields(self, thread_id: str, fields: Document) -> None:
         """Set the thread's own fields as given (its creation time included), creating the

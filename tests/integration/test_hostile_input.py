@@ -1,6 +1,7 @@
 """Input from the browser or from app code cannot act as a query operator, change another
 user's data, or be stored differently from how it was given."""
 
+import logging
 import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -487,7 +488,7 @@ def element_with_props(victim: Victim, props: Any) -> File:
 
 
 @pytest.mark.parametrize("levels", [101, 900, 5000])
-@pytest.mark.parametrize("place", list(NESTED_WRITES))
+@pytest.mark.parametrize("place", [place for place in NESTED_WRITES if place != "thread metadata"])
 async def test_a_value_nested_deeper_than_mongodb_stores_is_refused_naming_the_thread(
     layer: MongoDataLayer, victim: Victim, place: str, levels: int
 ) -> None:
@@ -530,3 +531,81 @@ async def test_a_search_holding_a_nul_byte_matches_as_the_text_around_it(
     lone_surrogate = await sidebar_names(layer, victim.user.id, "secr\ud800et")
 
     assert names == lone_surrogate == ["alice's secret"]
+
+
+# Chat settings, which Chainlit stores through update_thread in its disconnect handler
+
+
+def nested_empty(levels: int) -> dict[str, Any]:
+    """{"k": {"k": ... {}}}, `levels` dicts deep."""
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"k": value}
+    return value
+
+
+HOSTILE_CHAT_SETTINGS: dict[str, Any] = {
+    "nul\x00key": 1,
+    "lone\ud800key": 2,
+    "text": "not utf-8 \udfff",
+    "huge": 2**70,
+    "deep": nested(5000),
+    "list": ["kept", "\ud800", 2**64, 3],
+    "kept": {"a.b": "fine", "nul\x00": "left out", "$x": [{"y": True}]},
+    "negative": -(2**63),
+}
+
+
+async def test_update_thread_stores_the_chat_settings_mongodb_can_store_and_warns_once(
+    layer: MongoDataLayer, victim: Victim, caplog: pytest.LogCaptureFixture
+) -> None:
+    await layer.update_thread(victim.thread_id, metadata={"before": "kept"})
+    metadata = {
+        "chat_settings": HOSTILE_CHAT_SETTINGS,
+        "client_type": "webapp",
+        "": "empty key",
+        "\ud800": "lone surrogate key",
+        "a\x00b": "nul key",
+    }
+
+    with caplog.at_level(logging.WARNING, logger="mongo_layer"):
+        await layer.update_thread(victim.thread_id, metadata=metadata)
+
+    thread = await layer.get_thread(victim.thread_id)
+    assert thread is not None
+    # metadata, chat_settings and "deep" take three of the 97 levels metadata may use.
+    assert thread["metadata"] == {
+        "before": "kept",
+        "chat_settings": {
+            "deep": nested_empty(95),
+            "list": ["kept", 3],
+            "kept": {"a.b": "fine", "$x": [{"y": True}]},
+            "negative": -(2**63),
+        },
+        "client_type": "webapp",
+    }
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.name == "mongo_layer"
+    assert repr(victim.thread_id) in warning.getMessage()
+    assert "left out 11 metadata entries" in warning.getMessage()
+
+
+async def test_update_thread_with_storable_metadata_warns_nothing(
+    layer: MongoDataLayer, victim: Victim, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="mongo_layer"):
+        await layer.update_thread(victim.thread_id, metadata={"deep": nested(96)})
+
+    thread = await layer.get_thread(victim.thread_id)
+    assert thread is not None and thread["metadata"] == {"deep": nested(96)}
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_thread_name_and_tags_holding_lone_surrogates_are_stored_without_them(
+    layer: MongoDataLayer, victim: Victim
+) -> None:
+    await layer.update_thread(victim.thread_id, name="re\ud800named", tags=["t\udfff1", "t2"])
+
+    thread = await layer.get_thread(victim.thread_id)
+    assert thread is not None
+    assert (thread["name"], thread["tags"]) == ("renamed", ["t1", "t2"])
