@@ -73,6 +73,7 @@ from .storage.pagination import decode_cursor, encode_cursor
 from .storage.steps import StepStore
 from .storage.threads import ThreadStore, bson_size, search_text
 from .storage.users import UserStore
+from .telemetry import instrument_data_layer
 from .times import utc_now
 from .web.access import context_user_identifier, may_change_thread
 from .web.session_scope import (
@@ -765,3 +766,7 @@ def first_or_none(values: Sequence[str] | None) -> str | None:
 
 def file_ids_of(elements: Sequence[Document]) -> list[ObjectId]:
     return [e["fileId"] for e in elements if e.get("fileId") is not None]
+
+
+# Spans and metrics for every BaseDataLayer method, applied once here (see telemetry.py).
+instrument_data_layer(MongoDataLayer, BaseDataLayer, lambda layer: layer.connection.database.name)

@@ -10,6 +10,7 @@ from pymongo.errors import DocumentTooLarge, DuplicateKeyError, OperationFailure
 
 from ..errors import MongoLayerError, ThreadTooLargeError
 from ..ids import without_lone_surrogates
+from ..telemetry import record_thread_overflowed
 from ..times import utc_now
 from .connection import Document, aggregate, primary_bound
 from .documents import SCHEMA_VERSION
@@ -327,7 +328,12 @@ class ThreadStore:
                 # raises a duplicate key error: treat it as that collision.
                 continue
             if condition is not None:
-                return not after.get("overflow") or after.get("overflowStartedBy") != step_id
+                started_overflow = (
+                    after.get("overflow") and after.get("overflowStartedBy") == step_id
+                )
+                if started_overflow:
+                    record_thread_overflowed()
+                return not started_overflow
             return bool(after.get("steps"))
         raise MongoLayerError(
             f"thread {thread_id!r} could not take step {step['id']!r}: its document kept"
