@@ -69,17 +69,33 @@ def record_thread_overflowed() -> None:
         _overflowed.add(1)
 
 
-def thread_id_of(arguments: Mapping[str, Any]) -> str | None:
-    """The thread a call names: its `thread_id`, or the thread of its step, element or
-    feedback. Only a string is reported: anything else was not an id."""
-    named: Any = arguments.get("thread_id")
-    if named is None and isinstance(arguments.get("step_dict"), Mapping):
-        named = arguments["step_dict"].get("threadId")
-    if named is None and arguments.get("element") is not None:
-        named = getattr(arguments["element"], "thread_id", None)
-    if named is None and arguments.get("feedback") is not None:
-        named = getattr(arguments["feedback"], "threadId", None)
-    return named if isinstance(named, str) else None
+# The argument of a BaseDataLayer method that names a thread, and how to read the id from it.
+THREAD_ARGUMENTS: dict[str, Callable[[Any], Any]] = {
+    "thread_id": lambda value: value,
+    "step_dict": lambda step: step.get("threadId") if isinstance(step, Mapping) else None,
+    "element": lambda element: getattr(element, "thread_id", None),
+    "feedback": lambda feedback: getattr(feedback, "threadId", None),
+}
+
+
+def thread_id_reader(
+    method: Callable[..., Any],
+) -> Callable[[tuple[Any, ...], dict[str, Any]], str | None]:
+    """A function giving, from a call's arguments (`self` left out), the thread the call
+    names, or None. Only a string is reported: anything else was not an id."""
+    parameters = list(inspect.signature(method).parameters)[1:]
+    named = [name for name in parameters if name in THREAD_ARGUMENTS]
+    if not named:
+        return lambda args, kwargs: None
+    name = named[0]
+    position, read = parameters.index(name), THREAD_ARGUMENTS[name]
+
+    def thread_id(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+        value = args[position] if position < len(args) else kwargs.get(name)
+        found = None if value is None else read(value)
+        return found if isinstance(found, str) else None
+
+    return thread_id
 
 
 def qualified_name(error_class: type) -> str:
@@ -103,7 +119,7 @@ def traced(
     gives the database the layer uses."""
     name = method.__name__
     span_name = SPAN_PREFIX + name
-    signature = inspect.signature(method)
+    thread_id_of = thread_id_reader(method)
     operation = {OPERATION: name}
 
     @functools.wraps(method)
@@ -112,10 +128,7 @@ def traced(
             DB_SYSTEM_NAME: "mongodb",
             DB_NAMESPACE: database_name(self),
         }
-        try:
-            thread_id = thread_id_of(signature.bind(self, *args, **kwargs).arguments)
-        except TypeError:
-            thread_id = None  # the call itself raises the same TypeError below
+        thread_id = thread_id_of(args, kwargs)
         if thread_id is not None:
             attributes[THREAD_ID] = thread_id
         started = time.perf_counter()
