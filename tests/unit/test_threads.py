@@ -3,7 +3,7 @@
 import pytest
 from chainlit.types import ThreadDict
 
-from mongo_layer import InvalidInputError, MongoDataLayer
+from mongo_layer import MongoDataLayer
 from mongo_layer.storage.documents import thread_from_document
 
 
@@ -74,11 +74,15 @@ async def test_an_update_without_a_field_keeps_the_stored_one(mock_layer: MongoD
     assert (thread["name"], thread["userId"], thread["tags"]) == ("chat", "u1", ["a"])
 
 
-async def test_an_empty_metadata_key_is_refused_naming_the_thread(
+async def test_an_empty_metadata_key_is_left_out_and_the_rest_stored(
     mock_layer: MongoDataLayer,
 ) -> None:
-    with pytest.raises(InvalidInputError, match="t1"):
-        await mock_layer.update_thread("t1", metadata={"": 1})
+    await mock_layer.update_thread("t1", name="chat")
+    await mock_layer.update_thread("t1", metadata={"": 1, "kept": 2})
+
+    thread = await read_back(mock_layer, "t1")
+
+    assert thread is not None and thread["metadata"] == {"kept": 2}
 
 
 async def test_a_thread_name_is_cut_to_the_configured_length(mock_layer: MongoDataLayer) -> None:
