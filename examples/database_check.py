@@ -3,8 +3,6 @@
 Without it, a wrong MONGODB_URI shows only when a user logs in (a timeout, then a blank page).
 """
 
-from pymongo.errors import ConfigurationError
-
 from mongo_layer import MongoDataLayer, MongoLayerError, MongoLayerSettings, ServerUnreachableError
 
 
@@ -28,9 +26,9 @@ async def database_problem(uri: str, settings: MongoLayerSettings) -> str | None
         layer = MongoDataLayer.from_uri(
             uri, settings=settings, mount_file_route=False, guard_feedback_routes=False
         )
-    except (ConfigurationError, MongoLayerError) as error:
-        # pymongo refuses a malformed URI, and an unresolvable mongodb+srv:// host, here.
-        return f"not a usable MongoDB URI ({error})"
+    except MongoLayerError as error:
+        # InvalidUriError: the driver refused the URI; nothing was contacted.
+        return str(error)
     try:
         report = await layer.check()
     except ServerUnreachableError as error:

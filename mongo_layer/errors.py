@@ -46,6 +46,11 @@ class UserNotFoundError(MongoLayerError, LookupError):
     """No user with this identifier is stored."""
 
 
+class InvalidUriError(MongoLayerError, ValueError):
+    """The connection string cannot be used as given (malformed, a port out of range, an
+    unknown scheme or option value); the driver refused it before contacting anything."""
+
+
 class ServerUnreachableError(MongoLayerError, ConnectionError):
     """No server answered within the server selection timeout; the message names the hosts."""
 

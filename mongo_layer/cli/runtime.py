@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from ..errors import MongoLayerError
+from ..errors import InvalidUriError, MongoLayerError
 from ..layer import MongoDataLayer
 from ..settings import MongoLayerSettings
 
@@ -22,7 +22,9 @@ class ExitCode(IntEnum):
 
     OK = 0
     FAILURE = 1
-    USAGE = 2  # click's own, for a wrong option or argument
+    # A wrong option or argument (click's own), a --uri the driver cannot parse, or a
+    # subcommand whose extra is not installed: nothing was done, the call must change.
+    USAGE = 2
     UNUSABLE_SERVER = 3  # `check`: the server answered, but the layer cannot work there
 
 
@@ -64,6 +66,12 @@ class CommandFailed(click.ClickException):
     exit_code = ExitCode.FAILURE
 
 
+class UsageProblem(click.ClickException):
+    """A call that cannot work as given, reported as one line on stderr, exit status 2."""
+
+    exit_code = ExitCode.USAGE
+
+
 def failure_reason(error: Exception) -> str:
     """One line saying what went wrong, without the driver's topology dump."""
     if isinstance(error, ConnectionFailure):
@@ -77,10 +85,12 @@ def failure_reason(error: Exception) -> str:
 
 class OperatorGroup(click.Group):
     """The `mongo-layer` group: known failures end the command with a one-line reason on
-    stderr and exit status 1, never a traceback."""
+    stderr and exit status 1 (2 for a URI the driver cannot parse), never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except InvalidUriError as error:
+            raise UsageProblem(f"{error} (--uri or MONGODB_URI)") from error
         except (MongoLayerError, PyMongoError, OSError) as error:
             raise CommandFailed(failure_reason(error)) from error

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from pymongo.errors import ServerSelectionTimeoutError
+from pymongo.errors import ConfigurationError, ServerSelectionTimeoutError
 
 from ..errors import IncompatibleServerError, ServerUnreachableError
 from .connection import Connection
@@ -195,7 +195,13 @@ def version_of(build_info: Mapping[str, Any]) -> tuple[int, ...]:
 def known_hosts(client: Any) -> list[str]:
     """The addresses the client knows: the seeds it was given, or the members it found."""
     servers = client.topology_description.server_descriptions()
-    return [f"{host}:{port}" for host, port in servers]
+    return [host if port is None else f"{host}:{port}" for host, port in servers]
+
+
+def unresolved_srv_hosts(client: Any) -> list[str]:
+    """The mongodb+srv:// hosts whose servers the client has not found yet (no port)."""
+    servers = client.topology_description.server_descriptions()
+    return [host for host, port in servers if port is None]
 
 
 async def read_server(connection: Connection) -> DeploymentReport:
@@ -210,6 +216,15 @@ async def read_server(connection: Connection) -> DeploymentReport:
         raise ServerUnreachableError(
             f"cannot reach MongoDB at {addresses}: no server answered within {seconds:g} s"
             " (the server selection timeout); is it running and reachable from here?"
+        ) from error
+    except ConfigurationError as error:
+        unresolved = unresolved_srv_hosts(connection.client)
+        if not unresolved:
+            raise
+        # The async drivers look a mongodb+srv:// host up on first use, not when created.
+        raise ServerUnreachableError(
+            f"cannot find MongoDB at mongodb+srv://{', '.join(unresolved)}: the DNS lookup of"
+            f" its servers failed ({error})"
         ) from error
     hosts = known_hosts(connection.client)
     server = server_kind(hosts, hello, build_info)

@@ -10,9 +10,9 @@ from typing import Any
 
 from pymongo import ReadPreference, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ConfigurationError, DuplicateKeyError
 
-from ..errors import MongoLayerError
+from ..errors import InvalidUriError, MongoLayerError
 
 Document = dict[str, Any]
 
@@ -35,20 +35,19 @@ class Connection:
     ) -> "Connection":
         """Open a new client; the layer closes it in `close()`. It gives up on a server that
         does not answer within `server_selection_timeout_ms`, unless the URI sets its own."""
+        if driver not in ("pymongo", "motor"):
+            raise ValueError(f"driver must be 'motor' or 'pymongo', got {driver!r}")
         options: dict[str, Any] = {"tz_aware": True}
         # A timeout written in the URI wins; keyword options would override it.
         if "serverselectiontimeoutms=" not in uri.lower():
             options["serverSelectionTimeoutMS"] = server_selection_timeout_ms
-        if driver == "pymongo":
-            from pymongo import AsyncMongoClient
-
-            client: Any = AsyncMongoClient(uri, **options)
-        elif driver == "motor":
-            from motor.motor_asyncio import AsyncIOMotorClient
-
-            client = AsyncIOMotorClient(uri, **options)
-        else:
-            raise ValueError(f"driver must be 'motor' or 'pymongo', got {driver!r}")
+        try:
+            client = new_client(uri, driver, options)
+        except (ConfigurationError, ValueError) as error:
+            # PyMongo parses the URI here: a bad port, scheme or option value is refused
+            # before anything is contacted (ConfigurationError, InvalidURI or ValueError).
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise InvalidUriError(f"not a usable MongoDB URI: {reason}") from error
         return cls(client[database], owns_client=True)
 
     @classmethod
@@ -80,6 +79,16 @@ class Connection:
         closing = self.client.close()
         if inspect.isawaitable(closing):
             await closing
+
+
+def new_client(uri: str, driver: str, options: dict[str, Any]) -> Any:
+    if driver == "motor":
+        from motor.motor_asyncio import AsyncIOMotorClient
+
+        return AsyncIOMotorClient(uri, **options)
+    from pymongo import AsyncMongoClient
+
+    return AsyncMongoClient(uri, **options)
 
 
 def primary_bound(collection: Any) -> Any:

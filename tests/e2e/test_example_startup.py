@@ -33,6 +33,18 @@ ADVICE = (
             id="unresolvable-host",
         ),
         pytest.param(
+            "mongodb://127.0.0.1:99999/",
+            "mongodb://127.0.0.1:99999/",
+            "not a usable MongoDB URI: Port must be an integer between 0 and 65535",
+            id="port-out-of-range",
+        ),
+        pytest.param(
+            "mongodb+srv://alice:s3cret-pw@no-such-cluster.invalid/",
+            "mongodb+srv://alice:***@no-such-cluster.invalid/",
+            "cannot find MongoDB at mongodb+srv://no-such-cluster.invalid: the DNS lookup",
+            id="unresolvable-srv-host",
+        ),
+        pytest.param(
             "mongodb://alice:s3cret@pw@127.0.0.1:{port}/",
             "mongodb://alice:***@127.0.0.1:{port}/",
             "not a usable MongoDB URI",

@@ -15,6 +15,7 @@ from mockupdb import MockupDB
 
 from mongo_layer import (
     IncompatibleServerError,
+    InvalidUriError,
     MongoDataLayer,
     MongoLayerSettings,
     ServerUnreachableError,
@@ -228,3 +229,43 @@ async def test_an_unreachable_server_fails_fast_naming_the_host(driver: str) -> 
     with pytest.raises(ServerUnreachableError, match=f"127.0.0.1:{port}"):
         await layer.check()
     await layer.close()
+
+
+async def test_an_unresolvable_srv_host_fails_naming_it_not_a_refusal(driver: str) -> None:
+    # The async drivers look the host up on first use: nothing was contacted.
+    layer = MongoDataLayer(
+        uri="mongodb+srv://alice:s3cret@no-such-cluster.invalid/app",
+        settings=MongoLayerSettings(server_selection_timeout_ms=300),
+        driver=driver,  # type: ignore[arg-type]
+        mount_file_route=False,
+    )
+
+    with pytest.raises(ServerUnreachableError) as refused:
+        await layer.check()
+    with pytest.raises(ServerUnreachableError, match=r"no-such-cluster\.invalid"):
+        await layer.get_thread("t1")
+    await layer.close()
+    assert str(refused.value).startswith(
+        "cannot find MongoDB at mongodb+srv://no-such-cluster.invalid: the DNS lookup"
+    )
+    assert "s3cret" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        ("mongodb://127.0.0.1:99999", "Port must be an integer between 0 and 65535"),
+        ("mongodb://127.0.0.1:abc", "Port contains non-digit characters"),
+        ("mongodb://alice:s3cret@pw@127.0.0.1/", "must be escaped according to RFC 3986"),
+        ("http://127.0.0.1:27017", "Invalid URI scheme"),
+    ],
+)
+def test_a_uri_the_driver_cannot_parse_is_refused_when_the_layer_is_made(
+    driver: str, uri: str, reason: str
+) -> None:
+    with pytest.raises(InvalidUriError) as refused:
+        MongoDataLayer(uri=uri, driver=driver, mount_file_route=False)  # type: ignore[arg-type]
+
+    assert str(refused.value).startswith("not a usable MongoDB URI: ")
+    assert reason in str(refused.value)
+    assert "s3cret" not in str(refused.value)

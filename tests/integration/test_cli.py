@@ -87,6 +87,40 @@ def test_an_unreachable_server_fails_with_one_line_naming_it() -> None:
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        ("mongodb://127.0.0.1:99999", "Port must be an integer between 0 and 65535"),
+        ("mongodb://127.0.0.1:abc", "Port contains non-digit characters"),
+    ],
+)
+@pytest.mark.parametrize("driver", ["pymongo", "motor"])
+def test_a_uri_the_driver_cannot_parse_is_a_usage_error_in_one_line(
+    driver: str, uri: str, reason: str
+) -> None:
+    run = CliRunner(env={"MONGODB_URI": uri}).invoke(main, ["--driver", driver, "check"])
+
+    assert run.exit_code == ExitCode.USAGE
+    assert run.stderr.startswith(f"Error: not a usable MongoDB URI: {reason}")
+    assert run.stderr.rstrip().endswith("(--uri or MONGODB_URI)")
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("driver", ["pymongo", "motor"])
+def test_an_unresolvable_srv_host_fails_in_one_line_naming_it(driver: str) -> None:
+    uri = "mongodb+srv://alice:s3cret@no-such-cluster.invalid/app"
+
+    run = CliRunner().invoke(main, ["--uri", uri, "--driver", driver, "stats"])
+
+    assert run.exit_code == ExitCode.FAILURE
+    assert run.stderr.startswith(
+        "Error: cannot find MongoDB at mongodb+srv://no-such-cluster.invalid: the DNS lookup"
+    )
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "refused" not in run.stderr
+    assert "s3cret" not in run.stderr
+
+
 async def test_python_dash_m_mongo_layer_runs_the_command(
     mongo_layer_process: RunCommand,
 ) -> None:
