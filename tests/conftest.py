@@ -251,13 +251,14 @@ def mongo_layer_process(
     environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     environment.pop("CHAINLIT_APP_ROOT", None)
 
-    async def run(*args: str) -> CommandRun:
+    async def run(*args: str, **variables: str) -> CommandRun:
+        """`variables` are added to the process's environment."""
         connection = ["--uri", mongo_server.uri, "--database", database_name, "--driver", driver]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             *("-m", "mongo_layer", *connection, *args),
             cwd=working_folder,
-            env=environment,
+            env=environment | variables,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

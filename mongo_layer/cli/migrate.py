@@ -16,12 +16,21 @@ from rich.table import Table
 
 from ..layer import MongoDataLayer
 from .output import counted, print_json, results
-from .runtime import CommandFailed, DatabaseTarget, pass_target
+from .runtime import CommandFailed, DatabaseTarget, UsageProblem, pass_target
 
-MIGRATE_EXTRA_MISSING = (
-    "migrating needs the `migrate` extra (asyncpg, aiosqlite, SQLAlchemy):"
-    ' pip install "mongo-layer[migrate]"'
-)
+# The modules of the `migrate` extra (pyproject.toml), as Python imports them.
+MIGRATE_EXTRA_MODULES = ("asyncpg", "aiosqlite", "sqlalchemy")
+
+
+def missing_module(error: ModuleNotFoundError) -> str:
+    """One line saying what to install for a source whose driver cannot be imported."""
+    name = (error.name or "").split(".")[0]
+    if name in MIGRATE_EXTRA_MODULES:
+        return (
+            f"migrating needs the `migrate` extra ({name} is not installed):"
+            ' pip install "mongo-layer[migrate]"'
+        )
+    return f"this source needs the Python package {name!r}, which is not installed"
 
 
 @click.command()
@@ -97,10 +106,8 @@ def migrate(
     from ChainlitDataLayer or SQLAlchemyDataLayer into this MongoDB database, keeping ids
     and times. Rows that cannot be moved are listed; everything else is. Safe to run again,
     also after an interruption: what is already there is not written twice."""
-    try:
-        from ..migrate import MigrationOptions, migrate_history, open_source
-    except ImportError as error:
-        raise CommandFailed(MIGRATE_EXTRA_MISSING) from error
+    from ..migrate import MigrationOptions, migrate_history, open_source
+
     options = MigrationOptions(
         files="link" if files == "link" else "copy",
         files_root=files_root,
@@ -110,7 +117,10 @@ def migrate(
         batch_size=batch_size,
         concurrency=concurrency,
     )
-    source = open_source(source_url, layer)
+    try:
+        source = open_source(source_url, layer)
+    except ModuleNotFoundError as error:
+        raise UsageProblem(missing_module(error)) from error
 
     async def run(mongo: MongoDataLayer | None) -> Any:
         try:

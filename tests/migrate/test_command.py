@@ -11,6 +11,7 @@ from chainlit.element import File
 from conftest import CommandRun
 
 from mongo_layer import MongoDataLayer
+from mongo_layer.cli.runtime import ExitCode
 
 from .checks import served
 from .conftest import ChainlitDatabase
@@ -147,3 +148,52 @@ class ServedFiles(BaseStorageClient):
 def make():
     return ServedFiles()
 """
+
+
+# Loaded first by every Python process started with its folder on PYTHONPATH: an import of
+# the modules named in MONGO_LAYER_TEST_UNINSTALLED fails as if they were not installed.
+UNINSTALL_SHIM = """
+import os
+import sys
+
+UNINSTALLED = set(os.environ["MONGO_LAYER_TEST_UNINSTALLED"].split())
+
+
+class Uninstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in UNINSTALLED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, Uninstalled())
+"""
+
+
+@pytest.mark.parametrize(
+    ("source_url", "driver_module"),
+    [
+        ("sqlite:///chainlit.db", "aiosqlite"),
+        ("postgresql://chainlit@127.0.0.1:9/chainlit", "asyncpg"),
+    ],
+)
+async def test_migrate_without_the_migrate_extra_says_which_extra_to_install(
+    mongo_layer_process: Command, tmp_path: Path, source_url: str, driver_module: str
+) -> None:
+    shim = tmp_path / "uninstall"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(UNINSTALL_SHIM)
+
+    run = await mongo_layer_process(
+        "migrate",
+        "--from",
+        source_url,
+        PYTHONPATH=str(shim),
+        MONGO_LAYER_TEST_UNINSTALLED=driver_module,
+    )
+
+    assert run.exit_code == ExitCode.USAGE
+    assert run.stderr == (
+        f"Error: migrating needs the `migrate` extra ({driver_module} is not installed):"
+        ' pip install "mongo-layer[migrate]"\n'
+    )
