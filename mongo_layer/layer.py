@@ -354,24 +354,28 @@ class MongoDataLayer(BaseDataLayer):
     async def update_step(self, step_dict: "StepDict") -> None:
         await self._write_step(*self._step_write_called(step_dict))
 
-    def _step_write_called(self, step_dict: "StepDict") -> tuple[str, Document, int]:
-        """The thread, the step and the call's stamp, taken before the call's first `await`:
-        Chainlit starts these calls as tasks in its own order, and a task runs up to its
-        first `await` in the order it was started."""
+    def _step_write_called(self, step_dict: "StepDict") -> tuple[str, Document, int, bool]:
+        """The thread, the step, the call's stamp and whether a write of the step was called
+        before, taken before the call's first `await`: Chainlit starts these calls as tasks
+        in its own order, and a task runs up to its first `await` in the order it was
+        started."""
         document = step_to_document(step_dict)
         step_id = document["id"]
         thread_id = as_id(step_dict.get("threadId"), f"thread id of step {step_id!r}")
         thread_in_session_scope(thread_id, f"step {step_id!r}")
+        written_before = self.recent_steps.thread_of(step_id) == thread_id
         self.recent_steps.write_started(step_id, thread_id)
-        return thread_id, document, self.call_clock.stamp()
+        return thread_id, document, self.call_clock.stamp(), written_before
 
     @queued_until_user_message
-    async def _write_step(self, thread_id: str, document: Document, stamp: int) -> None:
+    async def _write_step(
+        self, thread_id: str, document: Document, stamp: int, written_before: bool
+    ) -> None:
         """Create and update are one write: each field keeps the value of the latest call
         that gave one (see step_versions.py), whatever order the writes land in."""
         try:
             await self._ready()
-            await self.steps.write(thread_id, document, stamp)
+            await self.steps.write(thread_id, document, stamp, written_before)
         finally:
             self.recent_steps.write_ended(document["id"], thread_id)
 
@@ -577,7 +581,9 @@ class MongoDataLayer(BaseDataLayer):
             if previous is not None and step_is_stored(previous, document):
                 summary.steps_unchanged += 1
             else:
-                await self.steps.write(thread_id, document, self.call_clock.stamp())
+                await self.steps.write(
+                    thread_id, document, self.call_clock.stamp(), previous is not None
+                )
                 summary.steps_written += 1
             given = step.get("feedback")
             if given and not same_feedback(stored_feedback.get(document["id"]), given):

@@ -10,7 +10,7 @@ from ..settings import MongoLayerSettings
 from .capabilities import IndexStatus
 from .connection import Connection, aggregate, opened_cursor
 from .element_owners import backfill_owners
-from .threads import backfill_activity
+from .threads import backfill_activity, backfill_size
 
 logger = logging.getLogger("mongo_layer")
 
@@ -69,6 +69,7 @@ async def ensure_indexes(connection: Connection, settings: MongoLayerSettings) -
     """Create the layer's indexes; existing ones are left as they are."""
     threads = connection.collection(settings.threads_name)
     await backfill_activity(threads)
+    await backfill_size(threads)
     for collection, indexes in layer_indexes(settings).items():
         if collection == settings.feedback_name:
             await ensure_feedback_indexes(connection.collection(collection), indexes)

@@ -11,14 +11,19 @@ Each stored step carries, besides Chainlit's fields:
   after the delete brings the step back with that write's fields only.
 
 The expressions below work on a step bound to a variable (`"$$item"`), in the update
-pipelines of embedded and overflowed steps alike.
+pipelines of embedded and overflowed steps alike. In the usual landing order a write is newer
+than everything stored of its step; `newer_than_stored` and `taken_changes` say the same rule
+for that case as a query and update operators, which spare the server the pipeline.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .connection import Document
 
+# Step fields an update operator can name as a path (any other goes through the pipeline).
+PLAIN_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 FIELD_STAMPS = "fieldStamps"
 REMOVED_STAMP = "removedStamp"
 REMOVED = "removed"
@@ -84,6 +89,34 @@ def merged_step(stored: str, changes: Mapping[str, Any], stamp: int) -> Document
         },
     }
     return {"$mergeObjects": [stored, taken, bookkeeping]}
+
+
+def fits_update_operators(changes: Mapping[str, Any]) -> bool:
+    """Whether every field of a write can be named in an update operator's path."""
+    return all(
+        PLAIN_FIELD.fullmatch(field) and field not in BOOKKEEPING_FIELDS for field in changes
+    )
+
+
+def newer_than_stored(step_id: str, changes: Mapping[str, Any], stamp: int) -> Document:
+    """A condition (for `$elemMatch`) on a stored step: it is `step_id`, and a write of
+    `changes` called at `stamp` is newer than its deletion and than each of these fields,
+    so `merged_step` would take every field."""
+    older = {"$not": {"$gte": stamp}}
+    return {
+        "id": step_id,
+        REMOVED_STAMP: older,
+        **{f"{FIELD_STAMPS}.{field}": older for field in changes},
+    }
+
+
+def taken_changes(element: str, changes: Mapping[str, Any], stamp: int) -> Document:
+    """Update operators doing what `merged_step` does to the stored step at the path
+    `element` (e.g. `"steps.$"`) when `newer_than_stored` holds: every field taken and
+    stamped, and a deleted step brought back."""
+    taken = {f"{element}.{field}": value for field, value in changes.items()}
+    stamps = {f"{element}.{FIELD_STAMPS}.{field}": stamp for field in changes}
+    return {"$set": taken | stamps, "$unset": {f"{element}.{REMOVED}": ""}}
 
 
 def removed_step(stored: str, stamp: int) -> Document:

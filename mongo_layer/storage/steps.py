@@ -6,7 +6,7 @@ embed go to GridFS. Callers see one list of steps per thread, whatever the split
 """
 
 import asyncio
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -27,13 +27,16 @@ from .large_fields import (
 from .overflow import OverflowStore
 from .step_versions import (
     fields_dropped_by_removal,
+    fits_update_operators,
     is_removed,
     merged_step,
     new_step,
+    newer_than_stored,
     removed_step,
+    taken_changes,
     tombstone,
 )
-from .threads import ThreadStore, bson_size, without_elements_of_step
+from .threads import SIZE, ThreadStore, bson_size, stored_size, without_elements_of_step
 
 # How many full threads a layer remembers the embedded steps of (see `StepStore.write`).
 REMEMBERED_FULL_THREADS = 1024
@@ -56,10 +59,15 @@ class StepStore:
         self.files = files
         self.settings = settings
         self._embedded_in_full_thread: OrderedDict[str, frozenset[str]] = OrderedDict()
+        # How many step writes took each way to the server (the bench reports them).
+        self.write_paths: Counter[str] = Counter()
 
-    async def write(self, thread_id: str, step: Document, stamp: int) -> None:
+    async def write(
+        self, thread_id: str, step: Document, stamp: int, stored_before: bool = False
+    ) -> None:
         """One idempotent upsert of the step, as called at `stamp` (see `step_versions.py`):
-        one command for a thread under its budget."""
+        one command for a thread under its budget. `stored_before` (a write of the step was
+        called earlier) says which command to try first; it is a guess, never trusted."""
         file_ids = await self._offload_large_fields(thread_id, step)
         embedded = with_offloaded_fields(step, file_ids)
         size = bson_size(embedded)
@@ -70,12 +78,48 @@ class StepStore:
                 f" output and generation are moved out; a step may take {MAX_STEP_BYTES} bytes"
             )
         changes = non_empty_fields(embedded) | offload_changes(embedded, file_ids)
+        item = new_step(embedded, changes, stamp)
+        activity_at = stamp_time(stamp)
+        if await self._write_with_operators(
+            thread_id, item, changes, stamp, activity_at, stored_before
+        ):
+            return
         await self._upsert(
-            thread_id,
-            new_step(embedded, changes, stamp),
-            merged_step("$$item", changes, stamp),
-            activity_at=stamp_time(stamp),
+            thread_id, item, merged_step("$$item", changes, stamp), activity_at=activity_at
         )
+
+    async def _write_with_operators(
+        self,
+        thread_id: str,
+        item: Document,
+        changes: Document,
+        stamp: int,
+        activity_at: datetime,
+        stored_before: bool,
+    ) -> bool:
+        """The usual landing order in one command of update operators: a new step appended
+        to its thread, or a stored one updated by a write newer than all it holds. False,
+        with nothing written, when the write needs the merge pipeline or the overflow."""
+        step_id = item["id"]
+        if not self._is_embedded_in_full_thread(thread_id, step_id):
+            self.write_paths["overflow"] += 1
+            return False
+        if not fits_update_operators(changes):
+            written = False
+        elif stored_before:
+            written = await self.threads.update_embedded_step(
+                thread_id,
+                step_id,
+                newer_than_stored(step_id, changes, stamp),
+                taken_changes("steps.$", changes, stamp)
+                | {"$inc": {SIZE: stored_size(item)}, "$max": {"updatedAt": activity_at}},
+            )
+        else:
+            budget = self.settings.thread_document_budget_bytes
+            written = await self.threads.append_step(thread_id, item, budget, activity_at)
+        path = "updated" if stored_before else "appended"
+        self.write_paths[path if written else f"{path}, then merged"] += 1
+        return written
 
     async def _upsert(
         self,

@@ -1,6 +1,8 @@
 """The threads collection: one document per conversation, with its steps and elements embedded."""
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +20,11 @@ from .keys import escape_storable_keys
 from .large_fields import FILE_ID_FIELDS
 from .step_versions import REMOVED
 
+# The thread document's running size: the bytes the layer's writes put into it (see
+# `stored_size`), kept with `$inc` so a step write need not measure the whole document.
+SIZE = "size"
+# What an item adds to an array beyond its own BSON: type byte, index as a key, its NUL.
+ARRAY_ITEM_BYTES = 8
 # Server error codes meaning "the document would exceed the BSON size limit".
 DOCUMENT_TOO_LARGE_CODES = frozenset({10334, 17419, 17420, 13548})
 # How stale the last activity of a thread past its budget may be (see record_activity).
@@ -63,6 +70,18 @@ def last_activity(activity_at: datetime | None) -> Document:
     if activity_at is None:
         return {"$ifNull": ["$updatedAt", {"$literal": utc_now()}]}
     return {"$max": ["$updatedAt", {"$literal": activity_at}]}
+
+
+def stored_size(item: Document) -> int:
+    """What storing `item` adds to a thread document's running size (`SIZE`): its BSON
+    size as an array item. A whole thread document counts the same way, so a writer of
+    whole documents (import, migration) sets `SIZE` to `stored_size(document)`."""
+    return bson_size(item) + ARRAY_ITEM_BYTES
+
+
+def measured_size() -> Document:
+    """An expression: the running size of the document being written, measured whole."""
+    return {"$bsonSize": "$$ROOT"}
 
 
 def backfilled_activity() -> Document:
@@ -183,6 +202,8 @@ def merge_by_id_pipeline(
                 **(also or {}),
             }
         },
+        # The pipeline measures the document anyway: its running size is reset to the truth.
+        {"$addFields": {SIZE: measured_size()}},
     ]
 
 
@@ -190,6 +211,13 @@ async def backfill_activity(collection: Any) -> None:
     """Give `updatedAt` to the threads stored before the layer kept it; idempotent."""
     await collection.update_many(
         {"updatedAt": {"$exists": False}}, [{"$addFields": {"updatedAt": backfilled_activity()}}]
+    )
+
+
+async def backfill_size(collection: Any) -> None:
+    """Give the running size to the threads stored before the layer kept it; idempotent."""
+    await collection.update_many(
+        {SIZE: {"$exists": False}}, [{"$addFields": {SIZE: measured_size()}}]
     )
 
 
@@ -206,6 +234,19 @@ def is_too_large(error: Exception) -> bool:
     if isinstance(error, DocumentTooLarge):
         return True
     return isinstance(error, OperationFailure) and error.code in DOCUMENT_TOO_LARGE_CODES
+
+
+@contextmanager
+def named_if_too_large(thread_id: str, what: str) -> Iterator[None]:
+    """Turn the server's "document too large" into ThreadTooLargeError naming the write."""
+    try:
+        yield
+    except (DocumentTooLarge, OperationFailure) as error:
+        if not is_too_large(error):
+            raise
+        raise ThreadTooLargeError(
+            f"writing {what} would take thread {thread_id!r} past the 16 MB document limit"
+        ) from error
 
 
 class ThreadStore:
@@ -256,14 +297,16 @@ class ThreadStore:
                 removals["metadata." + key] = ""
             else:
                 changes["metadata." + key] = value
-        update: Document = {
-            "$setOnInsert": {
-                "createdAt": now,
-                "schemaVersion": SCHEMA_VERSION,
-                "steps": [],
-                "elements": [],
-            }
+        created: Document = {
+            "createdAt": now,
+            "schemaVersion": SCHEMA_VERSION,
+            "steps": [],
+            "elements": [],
         }
+        # A thread's own fields count once, as created: metadata is written back on every
+        # disconnect, and adding it each time would make the running size meaningless.
+        created[SIZE] = stored_size({"_id": thread_id, **created, **changes})
+        update: Document = {"$setOnInsert": created}
         if changes:
             update["$set"] = changes
         if removals:
@@ -274,14 +317,55 @@ class ThreadStore:
     async def restore_fields(self, thread_id: str, fields: Document) -> None:
         """Set the thread's own fields as given (its creation time included), creating the
         thread when it does not exist."""
+        created: Document = {"schemaVersion": SCHEMA_VERSION, "steps": [], "elements": []}
+        created[SIZE] = stored_size({"_id": thread_id, **created, **fields})
         await self.collection.update_one(
-            {"_id": thread_id},
-            {
-                "$set": fields,
-                "$setOnInsert": {"schemaVersion": SCHEMA_VERSION, "steps": [], "elements": []},
-            },
-            upsert=True,
+            {"_id": thread_id}, {"$set": fields, "$setOnInsert": created}, upsert=True
         )
+
+    async def append_step(
+        self, thread_id: str, step: Document, budget_bytes: int, activity_at: datetime
+    ) -> bool:
+        """Append a step the thread does not hold, creating the thread when needed, in one
+        command of update operators. Returns False, writing nothing, when the thread holds
+        the step already (or its deletion), is full, or might be by its running size: the
+        merge pipeline decides those (`upsert_step`)."""
+        size = stored_size(step)
+        query = {
+            "_id": thread_id,
+            "steps.id": {"$ne": step["id"]},
+            "overflow": {"$ne": True},
+            SIZE: {"$lte": budget_bytes - size},
+        }
+        update = {
+            "$push": {"steps": step},
+            "$inc": {SIZE: size},
+            "$max": {"updatedAt": activity_at},
+            "$setOnInsert": {
+                "createdAt": utc_now(),
+                "schemaVersion": SCHEMA_VERSION,
+                "elements": [],
+            },
+        }
+        # Where the query matches no document the upsert collides with the thread's _id,
+        # which costs the server little.
+        try:
+            with named_if_too_large(thread_id, f"step {step['id']!r}"):
+                result = await self.collection.update_one(query, update, upsert=True)
+        except DuplicateKeyError:
+            return False
+        return bool(result.matched_count or result.upserted_id is not None)
+
+    async def update_embedded_step(
+        self, thread_id: str, step_id: str, newer_than_stored: Document, update: Document
+    ) -> bool:
+        """Apply `update` (update operators on `steps.$`) to the step embedded in the
+        thread, if it matches `newer_than_stored`, in one command. Returns False, writing
+        nothing, when the thread document holds no such step."""
+        query = {"_id": thread_id, "steps": {"$elemMatch": newer_than_stored}}
+        with named_if_too_large(thread_id, f"step {step_id!r}"):
+            result = await self.collection.update_one(query, update)
+        return bool(result.matched_count)
 
     async def upsert_step(
         self,
@@ -395,8 +479,8 @@ class ThreadStore:
         """Apply `pipeline` to the thread, creating it if needed. With `projection`, returns
         those fields of the document as they were before (or after) the write. A
         `condition` narrows which existing document the write applies to."""
-        try:
-            query = {"_id": thread_id} | (condition or {})
+        query = {"_id": thread_id} | (condition or {})
+        with named_if_too_large(thread_id, what):
             if projection is None:
                 await self.collection.update_one(query, pipeline, upsert=True)
                 return None
@@ -408,12 +492,6 @@ class ThreadStore:
                 return_document=return_document,
             )
             return found
-        except (DocumentTooLarge, OperationFailure) as error:
-            if not is_too_large(error):
-                raise
-            raise ThreadTooLargeError(
-                f"writing {what} would take thread {thread_id!r} past the 16 MB document limit"
-            ) from error
 
     async def remove_embedded_step(
         self, thread_id: str, step_id: str, removed_step: Document

@@ -205,9 +205,17 @@ async def test_a_new_step_of_a_full_thread_costs_two_commands_once_the_layer_kno
 
     commands.reset()
     await another_process.create_step(step("t", 41, "first write of another layer"))
-    # Refused by the full thread document (twice: see ThreadStore.upsert_step), then the
-    # embedded step ids are read once, then the step and the thread's activity are stored.
-    assert commands.commands == ["findAndModify", "findAndModify", "find", "update", "update"]
+    # Refused by the full thread document (the append of update operators, then the
+    # pipeline twice: see ThreadStore.upsert_step), then the embedded step ids are read
+    # once, then the step and the thread's activity are stored.
+    assert commands.commands == [
+        "update",
+        "findAndModify",
+        "findAndModify",
+        "find",
+        "update",
+        "update",
+    ]
 
     commands.reset()
     thread = await another_process.get_thread("t")
