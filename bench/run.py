@@ -20,6 +20,8 @@ from pathlib import Path
 
 from chainlit.data.chainlit_data_layer import ChainlitDataLayer
 
+from mongo_layer import MongoDataLayer
+
 from .measure import Recorder
 from .report import Layers, markdown
 from .servers import BENCH, DATA, PostgresServer, SecantusServer
@@ -69,6 +71,18 @@ async def play(workload: Workload, subjects: list[Subject], recorder: Recorder) 
         if (index + 1) % report_every == 0:
             elapsed = time.monotonic() - started
             say(f"  {index + 1}/{len(operations)} operations, {elapsed:.0f} s")
+
+
+def step_write_paths(subjects: list[Subject]) -> str:
+    """How many step writes each MongoDataLayer sent as one command of update operators
+    ("appended", "updated"), and how many needed the merge pipeline after it ("..., then
+    merged") or went to overflow documents."""
+    counts = []
+    for subject in subjects:
+        if isinstance(subject.layer, MongoDataLayer):
+            paths = sorted(subject.layer.steps.write_paths.items())
+            counts.append(f"{subject.name}: " + ", ".join(f"{p} {n}" for p, n in paths))
+    return "; ".join(counts)
 
 
 async def postgres_version(subject: Subject) -> str:
@@ -128,6 +142,7 @@ async def run(size_name: str) -> tuple[str, float]:
         await play(workload, subjects, recorder)
         elapsed = time.monotonic() - started
         load_after = os.getloadavg()[0]
+        paths = step_write_paths(subjects)
     finally:
         for subject in subjects:
             await subject.close()
@@ -146,6 +161,7 @@ async def run(size_name: str) -> tuple[str, float]:
         f" AsyncMongoClient, both on one fresh SecantusDB; `{POSTGRES}` is Chainlit's"
         " ChainlitDataLayer on a local PostgreSQL with a local-folder storage client.",
         "- figures are per call; see bench/README.md for what each one measures.",
+        f"- step writes by the way they took (MongoDataLayer.steps.write_paths): {paths}",
     ]
     return markdown(Results(recorder.samples, LAYERS.all), LAYERS, heading), elapsed
 
