@@ -27,7 +27,7 @@ from typing import Any
 
 from mongo_layer import MongoDataLayer
 from mongo_layer.settings import MongoLayerSettings
-from mongo_layer.threads import SIZE, stored_size
+from mongo_layer.storage.threads import SIZE, stored_size
 
 from .meters import MongoCommandMeter
 from .servers import SecantusServer
