@@ -76,6 +76,7 @@ from .storage.users import UserStore
 from .telemetry import instrument_data_layer
 from .times import utc_now
 from .web.access import context_user_identifier, may_change_thread
+from .web.health import HealthProbe
 from .web.session_scope import (
     element_thread_in_session_scope,
     thread_in_session_scope,
@@ -140,12 +141,17 @@ class MongoDataLayer(BaseDataLayer):
         self.contents = ContentStores(self.threads, self.overflow, self.feedback, self.files)
         self.call_clock = CallClock()
         self.recent_steps = RecentSteps()
+        self.health = HealthProbe(self.connection.database, settings.health_timeout_ms)
         self._indexes_ready = False
         self._indexes_lock: asyncio.Lock | None = None
         if mount_file_route:
             from .web.routes import mount_file_route_on_chainlit
 
             mount_file_route_on_chainlit(self)
+            if settings.health_route:
+                from .web.health import mount_health_route_on_chainlit
+
+                mount_health_route_on_chainlit(self)
         if guard_feedback_routes:
             from .web.feedback_routes import mount_feedback_routes_on_chainlit
 

@@ -3,7 +3,7 @@
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 _ENV_FIELDS = {
     "MONGO_LAYER_COLLECTION_PREFIX": "collection_prefix",
@@ -16,6 +16,8 @@ _ENV_FIELDS = {
     "MONGO_LAYER_FILE_ROUTE": "file_route",
     "MONGO_LAYER_MAX_FEEDBACK_COMMENT_LENGTH": "max_feedback_comment_length",
     "MONGO_LAYER_SERVER_SELECTION_TIMEOUT_MS": "server_selection_timeout_ms",
+    "MONGO_LAYER_HEALTH_ROUTE": "health_route",
+    "MONGO_LAYER_HEALTH_TIMEOUT_MS": "health_timeout_ms",
 }
 
 
@@ -31,6 +33,12 @@ class MongoLayerSettings(BaseModel):
     files_bucket: str = Field("elements", min_length=1)
     element_owners_collection: str = Field("element_owners", min_length=1)
     file_route: str = Field("/mongo-layer/files", pattern=r"^/[A-Za-z0-9_\-/]*[A-Za-z0-9_\-]$")
+    # The readiness route, mounted with the file route; "" (or "off") mounts none.
+    health_route: str = Field(
+        "/mongo-layer/health", pattern=r"^(/[A-Za-z0-9_\-/]*[A-Za-z0-9_\-])?$"
+    )
+    # How long the readiness route waits for the database's answer to a ping.
+    health_timeout_ms: int = Field(2000, gt=0)
     max_thread_name_length: int = Field(255, gt=0)
     max_search_length: int = Field(200, gt=0)
     max_feedback_comment_length: int = Field(10_000, gt=0)
@@ -46,6 +54,11 @@ class MongoLayerSettings(BaseModel):
     check_server: bool = True
 
     model_config = {"frozen": True}
+
+    @field_validator("health_route", mode="before")
+    @classmethod
+    def _health_route_off(cls, value: object) -> object:
+        return "" if isinstance(value, str) and value.lower() == "off" else value
 
     @property
     def threads_name(self) -> str:

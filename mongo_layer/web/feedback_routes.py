@@ -95,7 +95,4 @@ def mount_feedback_routes(app: FastAPI, layer: "MongoDataLayer", root_path: str 
 
 def mount_feedback_routes_on_chainlit(layer: "MongoDataLayer") -> bool:
     """Put the guarded feedback routes in front of Chainlit's. Returns whether they are."""
-    path = mount_on_chainlit(layer, mount_feedback_routes)
-    if path is not None:
-        logger.info("guarding Chainlit's feedback routes at %s", path)
-    return path is not None
+    return mount_on_chainlit(layer, mount_feedback_routes, "guarding Chainlit's feedback routes")

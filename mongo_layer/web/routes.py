@@ -180,23 +180,23 @@ def mount_file_route(app: FastAPI, layer: "MongoDataLayer", root_path: str = "")
 
 
 def mount_on_chainlit(
-    layer: "MongoDataLayer", mount: Callable[[FastAPI, "MongoDataLayer", str], str]
-) -> str | None:
-    """Mount routes on Chainlit's own app with `mount(app, layer, root_path)`. Does nothing
-    outside a Chainlit server. Returns what `mount` returns, or None."""
+    layer: "MongoDataLayer", mount: Callable[[FastAPI, "MongoDataLayer", str], str], what: str
+) -> bool:
+    """Mount routes on Chainlit's own app with `mount(app, layer, root_path)` (which returns
+    their path) and log `what` they do there. Does nothing outside a Chainlit server.
+    Returns whether they are mounted."""
     server = sys.modules.get("chainlit.server")
     if server is None:
-        return None
+        return False
     from chainlit.config import config
 
     # Chainlit prefixes its own routes with `config.run.root_path` (`--root-path`); when it
     # is mounted under a parent app, the mount point is not part of its route paths.
-    return mount(server.app, layer, config.run.root_path)
+    path = mount(server.app, layer, config.run.root_path)
+    logger.info("%s at %s", what, path)
+    return True
 
 
 def mount_file_route_on_chainlit(layer: "MongoDataLayer") -> bool:
     """Mount the file route on Chainlit's own app. Returns whether it is mounted."""
-    path = mount_on_chainlit(layer, mount_file_route)
-    if path is not None:
-        logger.info("serving element files at %s", path)
-    return path is not None
+    return mount_on_chainlit(layer, mount_file_route, "serving element files")

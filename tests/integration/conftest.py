@@ -1,10 +1,18 @@
 """Fixtures of the integration tests: the layer's HTTP routes driven as Chainlit would, and
 what the layer reports through the global OpenTelemetry providers."""
 
-from collections.abc import Iterator
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from chainlit.auth import create_jwt
 from chainlit.config import config
@@ -17,6 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from mongo_layer import MongoDataLayer
+from mongo_layer.embedded import free_port, stop_process
 
 
 async def password_login(username: str, password: str) -> User | None:
@@ -118,3 +127,52 @@ def telemetry(global_telemetry: Telemetry) -> Iterator[Telemetry]:
     yield global_telemetry
     global_telemetry.switch.recording = False
     global_telemetry.spans.clear()
+
+
+FILE_SERVER = Path(__file__).with_name("file_server.py")
+
+
+@dataclass
+class AppServer:
+    """file_server.py (the layer's file and health routes) under uvicorn, in its own
+    process."""
+
+    url: str
+    process: "subprocess.Popen[bytes]"
+
+
+@asynccontextmanager
+async def running_file_server(
+    uri: str, database: str, driver: str, **environment: str
+) -> AsyncIterator[AppServer]:
+    """file_server.py on a free port for a layer on `uri`, once it answers; stopped after.
+    `environment` adds variables (`MONGO_LAYER_*` settings)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "MONGODB_URI": uri,
+        "MONGODB_DATABASE": database,
+        "MONGO_LAYER_DRIVER": driver,
+        **environment,
+    }
+    process = subprocess.Popen([sys.executable, str(FILE_SERVER), str(port)], env=env)
+    server = AppServer(f"http://127.0.0.1:{port}", process)
+    try:
+        await until_answering(server)
+        yield server
+    finally:
+        stop_process(process)
+
+
+async def until_answering(server: AppServer, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while True:
+            assert server.process.poll() is None, "the file server exited"
+            try:
+                if (await http.get(f"{server.url}/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.1)

@@ -3,15 +3,11 @@ server process (uvicorn running the file route) stays flat while slow clients do
 20 MB file, one at a time or ten at once. Measured with psutil, not by timing."""
 
 import asyncio
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import psutil
@@ -20,77 +16,45 @@ from chainlit.element import File
 from conftest import MongoServer
 
 from mongo_layer import MongoDataLayer
-from mongo_layer.embedded import free_port, stop_process
 
+from .conftest import AppServer, running_file_server
 from .factories import thread_of, user
 
 MB = 1024 * 1024
 FILE_BYTES = 20 * MB
-SERVER = Path(__file__).with_name("file_server.py")
 
 
-@dataclass
-class FileServer:
-    url: str
-    process: "subprocess.Popen[bytes]"
+@contextmanager
+def peak_rss_growth(process: "subprocess.Popen[bytes]") -> Iterator[list[int]]:
+    """Yields a list that, after the block, holds how far the process's resident memory
+    rose above what it was before the block (sampled every few milliseconds)."""
+    server = psutil.Process(process.pid)
+    baseline = server.memory_info().rss
+    peak = [baseline]
+    sampling = True
 
-    @contextmanager
-    def peak_rss_growth(self) -> Iterator[list[int]]:
-        """Yields a list that, after the block, holds how far the server's resident memory
-        rose above what it was before the block (sampled every few milliseconds)."""
-        server = psutil.Process(self.process.pid)
-        baseline = server.memory_info().rss
-        peak = [baseline]
-        sampling = True
+    def sample() -> None:
+        while sampling:
+            peak[0] = max(peak[0], server.memory_info().rss)
+            time.sleep(0.005)
 
-        def sample() -> None:
-            while sampling:
-                peak[0] = max(peak[0], server.memory_info().rss)
-                time.sleep(0.005)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        growth: list[int] = []
-        try:
-            yield growth
-        finally:
-            sampling = False
-            sampler.join()
-            growth.append(peak[0] - baseline)
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    growth: list[int] = []
+    try:
+        yield growth
+    finally:
+        sampling = False
+        sampler.join()
+        growth.append(peak[0] - baseline)
 
 
 @pytest.fixture
 async def file_server(
     mongo_server: MongoServer, database_name: str, driver: str
-) -> AsyncIterator[FileServer]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "MONGODB_URI": mongo_server.uri,
-        "MONGODB_DATABASE": database_name,
-        "MONGO_LAYER_DRIVER": driver,
-    }
-    process = subprocess.Popen([sys.executable, str(SERVER), str(port)], env=env)
-    server = FileServer(f"http://127.0.0.1:{port}", process)
-    try:
-        await until_healthy(server)
+) -> AsyncIterator[AppServer]:
+    async with running_file_server(mongo_server.uri, database_name, driver) as server:
         yield server
-    finally:
-        stop_process(process)
-
-
-async def until_healthy(server: FileServer, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as http:
-        while True:
-            assert server.process.poll() is None, "the file server exited"
-            try:
-                if (await http.get(f"{server.url}/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-            await asyncio.sleep(0.1)
 
 
 async def alices_file(layer: MongoDataLayer, element_id: str, content: bytes) -> str:
@@ -115,7 +79,7 @@ async def slow_download(http: httpx.AsyncClient, url: str) -> int:
 
 @pytest.mark.parametrize(("downloads", "limit_mb"), [(1, 15), (10, 40)])
 async def test_serving_a_20_mb_file_holds_a_few_chunks_in_memory(
-    layer: MongoDataLayer, file_server: FileServer, downloads: int, limit_mb: int
+    layer: MongoDataLayer, file_server: AppServer, downloads: int, limit_mb: int
 ) -> None:
     url = await alices_file(layer, "big", bytes(range(256)) * (FILE_BYTES // 256))
     small = await alices_file(layer, "small", b"warm-up" * 100_000)
@@ -123,7 +87,7 @@ async def test_serving_a_20_mb_file_holds_a_few_chunks_in_memory(
         # Load every code path (and the driver's connection pool) before measuring.
         await asyncio.gather(*(slow_download(http, small) for _ in range(downloads)))
 
-        with file_server.peak_rss_growth() as growth:
+        with peak_rss_growth(file_server.process) as growth:
             received = await asyncio.gather(*(slow_download(http, url) for _ in range(downloads)))
 
     assert received == [FILE_BYTES] * downloads
