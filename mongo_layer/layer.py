@@ -102,7 +102,8 @@ class MongoDataLayer(BaseDataLayer):
     `AsyncMongoClient` unless `driver="motor"`), or a `client` or `database` object of
     motor or PyMongo's async driver (the layer never closes those).
     Inside a Chainlit server it mounts its file route and its guarded feedback routes on
-    Chainlit's app (turn either off with `mount_file_route` / `guard_feedback_routes`).
+    Chainlit's app (turn either off with `mount_file_route` / `guard_feedback_routes`),
+    and a `DELETE /project/element` that answers 401 where Chainlit's would fail.
     """
 
     def __init__(
@@ -156,6 +157,9 @@ class MongoDataLayer(BaseDataLayer):
             from .web.feedback_routes import mount_feedback_routes_on_chainlit
 
             mount_feedback_routes_on_chainlit(self)
+        from .web.element_routes import mount_element_routes_on_chainlit
+
+        mount_element_routes_on_chainlit(self)
 
     @classmethod
     def from_uri(cls, uri: str, database: str | None = None, **options: Any) -> "MongoDataLayer":
@@ -334,12 +338,19 @@ class MongoDataLayer(BaseDataLayer):
         element: ElementDict = element_from_document(document, thread_lookup, self.file_url)
         return element
 
-    @queued_until_user_message
     async def delete_element(self, element_id: str, thread_id: str | None = None) -> None:
-        await self._ready()
+        """Delete the element and its file; an element not stored is a quiet no-op. Inside
+        a browser session, naming another thread than the session's raises
+        ThreadAccessError at once, before Chainlit's queue, so that the request that asked
+        for it is refused (see web/element_routes.py)."""
         element_id = as_id(element_id, "element id")
         thread_id = as_optional_id(thread_id, f"thread id of element {element_id!r}")
         thread_id = element_thread_in_session_scope(thread_id, element_id)
+        await self._delete_element(element_id, thread_id)
+
+    @queued_until_user_message
+    async def _delete_element(self, element_id: str, thread_id: str | None) -> None:
+        await self._ready()
         if thread_id is None:
             thread_id = await self.element_owners.owner_of(element_id)
         removed = None

@@ -7,7 +7,8 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from conftest import MongoServer
 from pymongo import MongoClient
 
+from mongo_layer import MongoDataLayer
 from mongo_layer.embedded import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,3 +114,19 @@ def example_app(mongo_server: MongoServer, database: Any) -> Iterator[ExampleApp
         yield app
     finally:
         app.stop()
+
+
+@asynccontextmanager
+async def layer_with_alices_thread(uri: str, database: str) -> AsyncIterator[MongoDataLayer]:
+    """A layer on the app's database (mounting no routes) in which alice, who has logged
+    in, owns the thread t-alice."""
+    layer = MongoDataLayer.from_uri(
+        uri, database, mount_file_route=False, guard_feedback_routes=False
+    )
+    try:
+        alice = await layer.get_user("alice")
+        assert alice is not None, "alice has not logged in"
+        await layer.update_thread("t-alice", name="alice's chat", user_id=alice.id)
+        yield layer
+    finally:
+        await layer.close()

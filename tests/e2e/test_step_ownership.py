@@ -18,9 +18,7 @@ import pytest
 import socketio
 from chainlit.types import Feedback
 
-from mongo_layer import MongoDataLayer
-
-from .conftest import ExampleApp
+from .conftest import ExampleApp, layer_with_alices_thread
 from .test_feedback_ownership import logged_in
 
 pytestmark = pytest.mark.e2e
@@ -30,13 +28,7 @@ WAIT_SECONDS = 60.0
 
 async def write_alices_message(uri: str, database: str, step_id: str) -> None:
     """alice's thread t-alice holds the message `step_id`, rated by her."""
-    layer = MongoDataLayer.from_uri(
-        uri, database, mount_file_route=False, guard_feedback_routes=False
-    )
-    try:
-        alice = await layer.get_user("alice")
-        assert alice is not None, "alice has not logged in"
-        await layer.update_thread("t-alice", name="alice's chat", user_id=alice.id)
+    async with layer_with_alices_thread(uri, database) as layer:
         await layer.create_step(
             {
                 "id": step_id,
@@ -48,8 +40,6 @@ async def write_alices_message(uri: str, database: str, step_id: str) -> None:
             }
         )
         await layer.upsert_feedback(Feedback(forId=step_id, value=1, comment="mine"))
-    finally:
-        await layer.close()
 
 
 def user_message(step_id: str, text: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from chainlit.user import User
 from conftest import MongoServer, close_client, make_client
 from pymongo.errors import InvalidOperation
 
-from mongo_layer import MongoDataLayer, MongoLayerSettings
+from mongo_layer import MongoDataLayer, MongoLayerSettings, ThreadAccessError
 
 from .factories import file_element, step, stored_thread
 
@@ -166,6 +166,7 @@ async def test_every_write_chainlit_queues_is_queued(layer: MongoDataLayer, meth
     # Creates and updates of steps share one queue, so Chainlit flushes them in call order.
     queue = {"create_step": "_write_step", "update_step": "_write_step"}
     queue["delete_step"] = "_delete_step"
+    queue["delete_element"] = "_delete_element"
 
     session = await in_session_before_first_message(
         lambda session: getattr(layer, method)(*arguments[method])
@@ -173,6 +174,26 @@ async def test_every_write_chainlit_queues_is_queued(layer: MongoDataLayer, meth
     try:
         assert list(session.thread_queues) == [queue.get(method, method)]
         assert await layer.threads.collection.count_documents({}) == 0
+    finally:
+        await session.delete()
+
+
+async def test_deleting_another_threads_element_in_a_session_is_refused_before_any_queue(
+    layer: MongoDataLayer,
+) -> None:
+    """Chainlit's DELETE /project/element calls this inside the requester's session: the
+    refusal must reach the request, whether or not the session has written yet."""
+    refused: list[ThreadAccessError] = []
+
+    async def delete_in_another_thread(session: WebsocketSession) -> None:
+        with pytest.raises(ThreadAccessError, match="thread 't-other'") as refusal:
+            await layer.delete_element("e1", "t-other")
+        refused.append(refusal.value)
+
+    session = await in_session_before_first_message(delete_in_another_thread)
+    try:
+        assert len(refused) == 1
+        assert session.thread_queues == {}
     finally:
         await session.delete()
 
