@@ -28,6 +28,7 @@ from chainlit.server import sio
 from chainlit.types import ThreadDict
 from database_check import database_problem, problem_line
 from embedded_server import AppDataServer
+from origins import OriginError, allowed_origins, is_own_page
 
 from mongo_layer import MongoDataLayer, MongoLayerSettings
 from mongo_layer.embedded import EmbeddedServerError
@@ -110,14 +111,27 @@ def exit_unless_database_usable(uri: str) -> None:
         raise SystemExit(1)
 
 
+def allow_own_origins() -> None:
+    """Let pages of the address the app serves on, and of EXAMPLE_PUBLIC_URL, call it with
+    the user's cookie; no other page (origins.py). Chainlit's CORS middleware holds this
+    very list, and `chainlit run` has set the host and port before loading this module."""
+    try:
+        origins = allowed_origins(
+            config.run.host, config.run.port, os.environ, config.project.allow_origins
+        )
+    except OriginError as error:
+        logger.error("%s", error)
+        raise SystemExit(1) from None
+    config.project.allow_origins[:] = origins
+    logger.info("pages of %s may call the app", ", ".join(origins))
+
+
 def accepts_socket_origin(origin: str, environ: Mapping[str, Any]) -> bool:
-    """Chainlit's websocket logs in with the login cookie and checks no origin, so a page
-    on another port of this host could open one as the user. Accept the app's own pages
-    (the origin the request's Host names) and the origins allow_origins lists."""
-    own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
-    return origin == own or origin in config.project.allow_origins
+    """Chainlit's websocket logs in with the login cookie and checks no origin."""
+    return is_own_page(origin, environ, config.project.allow_origins)
 
 
+allow_own_origins()
 sio.eio.cors_allowed_origins = accepts_socket_origin
 os.environ.setdefault("CHAINLIT_AUTH_SECRET", demo_auth_secret())
 MONGODB_URI = mongodb_uri()
