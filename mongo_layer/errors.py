@@ -38,6 +38,11 @@ class UserConflictError(MongoLayerError):
     """A restored user's identifier or id already belongs to a different stored user."""
 
 
+class RestoreRefusedError(MongoLayerError):
+    """Restoring a thread would change what belongs to someone else: a stored thread of
+    another owner, or an element or feedback id another thread holds. Nothing was written."""
+
+
 class ArchiveError(MongoLayerError):
     """An archive cannot be written or read: not an archive, a newer version, cut off."""
 

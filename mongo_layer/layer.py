@@ -40,7 +40,13 @@ from .operations.bulk import (
     user_batches,
 )
 from .operations.maintenance import prune_orphan_files
-from .operations.restore import RestoreSummary, fields_are_stored, restored_thread_fields
+from .operations.restore import (
+    RestorePlan,
+    RestoreSummary,
+    fields_are_stored,
+    plan_restore,
+    refuse_foreign_claims,
+)
 from .operations.retention import DeletionSummary, ProgressCallback, delete_threads
 from .operations.statistics import Statistics, collect_statistics
 from .queueing import queued_until_user_message
@@ -65,7 +71,7 @@ from .storage.documents import (
 )
 from .storage.element_owners import ElementOwnerStore
 from .storage.feedback import FeedbackStore
-from .storage.files import ElementFile, FileStore, StoredFile
+from .storage.files import ElementFile, FileStore, Readable, StoredFile
 from .storage.indexes import ensure_indexes, index_statuses
 from .storage.keys import MAX_VALUE_NESTING
 from .storage.overflow import OverflowStore
@@ -91,8 +97,9 @@ logger = logging.getLogger("mongo_layer")
 
 MAX_PAGE_SIZE = 100
 
-# Fetches the bytes of an element being restored; None when they cannot be had.
-ElementBytes = Callable[["ElementDict"], Awaitable[bytes | None]]
+# Fetches the bytes of an element being restored (whole, or to be read in pieces); None
+# when they cannot be had.
+ElementBytes = Callable[["ElementDict"], Awaitable[bytes | Readable | None]]
 
 
 class MongoDataLayer(BaseDataLayer):
@@ -567,33 +574,35 @@ class MongoDataLayer(BaseDataLayer):
         feedback and the feedback's id, every element with the bytes `element_bytes`
         returns (stored in GridFS) or else its url. `updatedAt` is `updated_at`, or the
         thread's last activity. Idempotent: what is already stored as given is not written
-        again, and an element already stored with its file is not uploaded again."""
+        again, and an element already stored with its file is not uploaded again.
+
+        Decided before anything is written: RestoreRefusedError when the stored thread has
+        another owner than the one named (see `refuse_foreign_claims`), InvalidInputError
+        or InvalidIdError when a value cannot be stored."""
         await self._ready()
-        thread_id = as_id(thread.get("id"), "thread id")
-        fields = restored_thread_fields(
-            {**thread, "id": thread_id}, self.settings.max_thread_name_length, updated_at
-        )
+        plan = plan_restore(thread, self.settings.max_thread_name_length, updated_at)
+        thread_id = plan.thread_id
         summary = RestoreSummary(thread_id=thread_id)
-        stored = await self.threads.find_thread(thread_id) or {"_id": thread_id}
-        if not fields_are_stored(stored, fields):
-            await self.threads.restore_fields(thread_id, fields)
+        stored = await self.threads.find_thread(thread_id)
+        await refuse_foreign_claims(plan, stored, self.element_owners, self.feedback)
+        stored = stored or {"_id": thread_id}
+        if not fields_are_stored(stored, plan.fields):
+            await self.threads.restore_fields(thread_id, plan.fields)
             summary.thread_written = True
-        await self._restore_steps(thread, stored, summary)
-        await self._restore_elements(thread, stored, element_bytes, summary)
+        await self._restore_steps(plan, stored, summary)
+        await self._restore_elements(plan, stored, element_bytes, summary)
         if summary.steps_written:
             # A step write marks the thread as active now; the thread's own last activity
             # is what it was in the other layer.
-            await self.threads.restore_fields(thread_id, {"updatedAt": fields["updatedAt"]})
+            await self.threads.restore_fields(thread_id, {"updatedAt": plan.fields["updatedAt"]})
         return summary
 
     async def _restore_steps(
-        self, thread: ThreadDict, stored: Document, summary: RestoreSummary
+        self, plan: RestorePlan, stored: Document, summary: RestoreSummary
     ) -> None:
-        thread_id = summary.thread_id
+        thread_id = plan.thread_id
         stored_steps = {step["id"]: step for step in await self.steps.of_thread(stored)}
-        stored_feedback = feedback_by_step(stored.get("feedback") or [])
-        for step in thread.get("steps") or []:
-            document = step_to_document(step)
+        for document in plan.steps:
             previous = stored_steps.get(document["id"])
             if previous is not None and step_is_stored(previous, document):
                 summary.steps_unchanged += 1
@@ -602,35 +611,26 @@ class MongoDataLayer(BaseDataLayer):
                     thread_id, document, self.call_clock.stamp(), previous is not None
                 )
                 summary.steps_written += 1
-            given = step.get("feedback")
-            if given and not same_feedback(stored_feedback.get(document["id"]), given):
-                feedback = Feedback(
-                    forId=document["id"],
-                    threadId=thread_id,
-                    id=as_optional_id(given.get("id"), f"feedback on step {document['id']!r}"),
-                    value=given.get("value"),
-                    comment=given.get("comment"),
-                )
-                await self.feedback.upsert(
-                    thread_id,
-                    feedback.forId,
-                    feedback_value(feedback),
-                    feedback.comment,
-                    new_id=feedback.id,
-                )
-                summary.feedback_written += 1
+        stored_feedback = feedback_by_step(stored.get("feedback") or [])
+        for given in plan.feedback:
+            if same_feedback(stored_feedback.get(given.step_id), given.as_given()):
+                continue
+            await self.feedback.upsert(
+                thread_id, given.step_id, given.value, given.comment, new_id=given.id
+            )
+            summary.feedback_written += 1
 
     async def _restore_elements(
         self,
-        thread: ThreadDict,
+        plan: RestorePlan,
         stored: Document,
         element_bytes: ElementBytes | None,
         summary: RestoreSummary,
     ) -> None:
-        thread_id = summary.thread_id
+        thread_id = plan.thread_id
         stored_elements = {element["id"]: element for element in stored.get("elements") or []}
-        for element in thread.get("elements") or []:
-            element_id = as_id(element.get("id"), f"element of thread {thread_id!r}")
+        for restored in plan.elements:
+            element, element_id = restored.element, restored.document["id"]
             if element_id not in stored_elements:
                 await self.element_owners.claim(element_id, thread_id)
             previous = stored_elements.get(element_id) or {}
@@ -641,7 +641,7 @@ class MongoDataLayer(BaseDataLayer):
                     file = ElementFile(
                         element_id,
                         thread_id,
-                        as_optional_id(element.get("forId"), f"forId of element {element_id!r}"),
+                        restored.document.get("forId"),
                         str(element.get("name") or "file"),
                         element.get("mime"),
                     )
@@ -649,7 +649,7 @@ class MongoDataLayer(BaseDataLayer):
                     summary.files_stored += 1
             if file_id is None:
                 summary.elements_without_file.append(element_id)
-            document = restored_element_document(element, element_id, file_id)
+            document = restored_element_document(restored.document, file_id)
             if all(previous.get(field) == value for field, value in document.items()):
                 continue
             self._refuse_oversized_element(document, thread_id)

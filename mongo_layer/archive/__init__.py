@@ -4,19 +4,20 @@ restores idempotently, and Markdown transcripts for people to read.
 
     with open("history.jsonl", "w") as out:
         await export_archive(layer, out, ExportSelection(user_identifier="alice"))
-    with open("history.jsonl") as archive:
+    with open("history.jsonl", "rb") as archive:
         await import_archive(other_layer, archive)
 """
 
 from .export import export_archive
 from .importing import ImportSummary, import_archive
 from .markdown import export_markdown
-from .records import ARCHIVE_FORMAT, ARCHIVE_VERSION
+from .records import ARCHIVE_FORMAT, ARCHIVE_VERSION, MAX_RECORD_BYTES
 from .selection import ExportSelection, ExportSummary
 
 __all__ = [
     "ARCHIVE_FORMAT",
     "ARCHIVE_VERSION",
+    "MAX_RECORD_BYTES",
     "ExportSelection",
     "ExportSummary",
     "ImportSummary",

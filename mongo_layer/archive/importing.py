@@ -3,14 +3,16 @@
 changes nothing and an interrupted import is finished by running it again."""
 
 import io
+import logging
 import tempfile
-from collections.abc import Callable, Iterable
-from typing import IO, TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Iterator
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from ..errors import ArchiveError
+from ..errors import ArchiveError, MongoLayerError, RestoreRefusedError, UserConflictError
 from .records import (
+    MAX_RECORD_BYTES,
     ChunkRecord,
     EndRecord,
     FileRecord,
@@ -34,12 +36,37 @@ class ImportSummary(BaseModel):
 
     users: int = 0
     threads: int = 0
+    refused: int = 0
+    """Users and threads left unchanged because they belong to someone else here."""
     threads_changed: int = 0
     steps_written: int = 0
     files_stored: int = 0
 
 
 ImportProgress = Callable[[ImportSummary], None]
+# Hears one line per refused record, naming it and its line in the archive.
+RefusalReport = Callable[[str], None]
+
+logger = logging.getLogger("mongo_layer")
+Restored = TypeVar("Restored")
+
+
+class SpooledFile:
+    """One file's bytes in the spool, read in the pieces the reader asks for, so that a
+    file goes to GridFS chunk by chunk instead of whole."""
+
+    def __init__(self, spool: IO[bytes], start: int, length: int) -> None:
+        self.spool = spool
+        self.position = start
+        self.remaining = length
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self.remaining if size < 0 else min(size, self.remaining)
+        self.spool.seek(self.position)
+        data = self.spool.read(wanted)
+        self.position += len(data)
+        self.remaining -= len(data)
+        return data
 
 
 class PendingFiles:
@@ -73,13 +100,9 @@ class PendingFiles:
             )
         self.reading = None
 
-    async def bytes_of(self, element: "ElementDict") -> bytes | None:
+    async def bytes_of(self, element: "ElementDict") -> SpooledFile | None:
         extent = self.extents.get(element["id"])
-        if extent is None:
-            return None
-        start, length = extent
-        self.spool.seek(start)
-        return self.spool.read(length)
+        return None if extent is None else SpooledFile(self.spool, *extent)
 
     def clear(self) -> None:
         self.spool.seek(0)
@@ -87,19 +110,50 @@ class PendingFiles:
         self.extents.clear()
 
 
+def archive_lines(
+    source: IO[bytes], max_record_bytes: int = MAX_RECORD_BYTES
+) -> Iterator[tuple[int, str]]:
+    """The numbered lines of an archive, each read with at most `max_record_bytes` (and its
+    line end) in memory: a longer line is refused as soon as that much of it was read.
+    Raises ArchiveError naming the line for a line too long or not UTF-8."""
+    number = 0
+    while line := source.readline(max_record_bytes + 1):
+        number += 1
+        if len(line) > max_record_bytes and not line.endswith(b"\n"):
+            raise ArchiveError(
+                f"line {number} of the archive is longer than the {max_record_bytes} bytes"
+                " a record may take"
+            )
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ArchiveError(
+                f"line {number} of the archive is not UTF-8 (byte {error.start + 1} of the line)"
+            ) from error
+        yield number, text
+
+
 async def import_archive(
     layer: "MongoDataLayer",
-    lines: Iterable[str],
+    source: IO[bytes],
     dry_run: bool = False,
     on_progress: ImportProgress | None = None,
+    on_refused: RefusalReport | None = None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> ImportSummary:
-    """Restore every user and thread of a JSON archive (docs/archive-format.md), read line
-    by line; `on_progress` hears the running counts after each thread. With `dry_run`,
-    only reads and checks the archive. Raises ArchiveError for something that is not an
-    archive, a newer version, or an archive cut off (what came before the cut is
-    imported)."""
+    """Restore every user and thread of a JSON archive (docs/archive-format.md), read from
+    the binary stream `source` line by line; `on_progress` hears the running counts after
+    each thread. With `dry_run`, only reads and checks the archive.
+
+    A user or thread that would change what belongs to someone else here is left as it is,
+    counted in `refused` and reported to `on_refused` (else logged as a warning), and the
+    import goes on. Raises ArchiveError, naming the line, at the first record that is not
+    an importable record (not an archive, a newer version, a malformed record, a line over
+    `max_record_bytes`, a cut-off archive): the records before it are imported, nothing of
+    it."""
+    report = on_refused or logger.warning
     summary = ImportSummary()
-    numbered = enumerate(lines, start=1)
+    numbered = archive_lines(source, max_record_bytes)
     with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY_BYTES) as spool:
         pending = PendingFiles(spool)
         first = next(numbered, None)
@@ -110,7 +164,8 @@ async def import_archive(
             record = parse_record(line, number)
             if isinstance(record, UserRecord):
                 if not dry_run:
-                    await layer.restore_user(record.persisted_user())
+                    restoring = layer.restore_user(record.persisted_user())
+                    await restore_or_refuse(restoring, number, summary, report)
                 summary.users += 1
             elif isinstance(record, FileRecord):
                 pending.start(record, number)
@@ -119,7 +174,7 @@ async def import_archive(
             elif isinstance(record, ThreadRecord):
                 pending.check_complete(number)
                 if not dry_run:
-                    await restore(layer, record, pending, summary)
+                    await restore(layer, record, number, pending, summary, report)
                 pending.clear()
                 summary.threads += 1
                 if on_progress is not None:
@@ -136,15 +191,38 @@ async def import_archive(
     )
 
 
+async def restore_or_refuse(
+    work: Awaitable[Restored], number: int, summary: ImportSummary, report: RefusalReport
+) -> Restored | None:
+    """What restoring one record returned, or None when it was refused (reported, counted)
+    because it would change what belongs to someone else. Any other failure of the record
+    ends the import with its line named."""
+    try:
+        return await work
+    except (RestoreRefusedError, UserConflictError) as error:
+        summary.refused += 1
+        report(f"line {number} of the archive: refused: {error}")
+        return None
+    except MongoLayerError as error:
+        raise ArchiveError(f"line {number} of the archive: {error}") from error
+
+
 async def restore(
-    layer: "MongoDataLayer", record: ThreadRecord, pending: PendingFiles, summary: ImportSummary
+    layer: "MongoDataLayer",
+    record: ThreadRecord,
+    number: int,
+    pending: PendingFiles,
+    summary: ImportSummary,
+    report: RefusalReport,
 ) -> None:
-    restored = await layer.restore_thread(
+    restoring = layer.restore_thread(
         record.thread_dict(), element_bytes=pending.bytes_of, updated_at=record.updatedAt
     )
-    summary.threads_changed += restored.changed
-    summary.steps_written += restored.steps_written
-    summary.files_stored += restored.files_stored
+    restored = await restore_or_refuse(restoring, number, summary, report)
+    if restored is not None:
+        summary.threads_changed += restored.changed
+        summary.steps_written += restored.steps_written
+        summary.files_stored += restored.files_stored
 
 
 def check_counts(end: EndRecord, summary: ImportSummary) -> None:

@@ -7,18 +7,28 @@ followed by the file's bytes in `chunk` records) and the `thread` record, and a 
 
 import base64
 import json
+import re
 from datetime import datetime
 from typing import Any, Literal
 
 from chainlit.types import ThreadDict
 from chainlit.user import PersistedUser
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ArchiveError
+from ..storage.keys import MONGODB_MAX_NESTING
 from ..times import format_time
+from .contents import ArchivedThread, ArchivedUser
 
 ARCHIVE_FORMAT = "mongo-layer-archive"
 ARCHIVE_VERSION = 1
+
+# A record is one line: the longest one import reads (see docs/archive-format.md).
+MAX_RECORD_BYTES = 32 * 1024 * 1024
+# A record holds its thread one level below its root, and MongoDB stores 100 levels.
+MAX_RECORD_NESTING = MONGODB_MAX_NESTING + 1
+# json.loads pairs the escapes of a surrogate pair; any surrogate left alone is not UTF-8.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ArchiveHeader(BaseModel):
@@ -32,6 +42,7 @@ class ArchiveHeader(BaseModel):
 class UserRecord(BaseModel):
     record: Literal["user"] = "user"
     user: dict[str, Any]
+    """Chainlit's PersistedUser as a dict (checked against `ArchivedUser` when read)."""
 
     @classmethod
     def of(cls, user: PersistedUser) -> "UserRecord":
@@ -44,18 +55,28 @@ class UserRecord(BaseModel):
 class FileRecord(BaseModel):
     """An element's file; its bytes follow in `chunk` records, `length` bytes in all."""
 
+    model_config = ConfigDict(strict=True)
+
     record: Literal["file"] = "file"
     threadId: str
     elementId: str
     name: str
     mime: str
-    length: int
+    length: int = Field(ge=0)
 
 
 class ChunkRecord(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     record: Literal["chunk"] = "chunk"
     data: str
     """Base64 of the next bytes of the file."""
+
+    @field_validator("data")
+    @classmethod
+    def base64_data(cls, data: str) -> str:
+        base64.b64decode(data, validate=True)
+        return data
 
     @classmethod
     def of(cls, data: bytes) -> "ChunkRecord":
@@ -72,12 +93,37 @@ class ThreadRecord(BaseModel):
     updatedAt: str | None = None
     """Its last activity, which a ThreadDict does not carry."""
 
+    model_config = ConfigDict(strict=True)
+
     def thread_dict(self) -> ThreadDict:
         thread: ThreadDict = self.thread  # type: ignore[assignment]
         return thread
 
 
+class ReadUserRecord(UserRecord):
+    """A user record as read: its user is checked before anything is written."""
+
+    @field_validator("user")
+    @classmethod
+    def archived_user(cls, user: dict[str, Any]) -> dict[str, Any]:
+        ArchivedUser.model_validate(user)
+        return user
+
+
+class ReadThreadRecord(ThreadRecord):
+    """A thread record as read: its thread is checked before anything is written, and
+    kept as given, so that a round trip adds no field."""
+
+    @field_validator("thread")
+    @classmethod
+    def archived_thread(cls, thread: dict[str, Any]) -> dict[str, Any]:
+        ArchivedThread.model_validate(thread)
+        return thread
+
+
 class EndRecord(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     record: Literal["end"] = "end"
     users: int
     threads: int
@@ -87,10 +133,10 @@ class EndRecord(BaseModel):
 Record = ArchiveHeader | UserRecord | FileRecord | ChunkRecord | ThreadRecord | EndRecord
 RECORD_TYPES: dict[str, type[BaseModel]] = {
     "archive": ArchiveHeader,
-    "user": UserRecord,
+    "user": ReadUserRecord,
     "file": FileRecord,
     "chunk": ChunkRecord,
-    "thread": ThreadRecord,
+    "thread": ReadThreadRecord,
     "end": EndRecord,
 }
 
@@ -107,14 +153,54 @@ def record_line(record: BaseModel) -> str:
 
 
 def parse_record(line: str, number: int) -> Record:
-    """The record on line `number` of an archive."""
+    """The record on line `number` of an archive. Raises ArchiveError naming the line and
+    what is wrong with it: not JSON, not a record, a value MongoDB cannot store (a key with
+    NUL, a lone surrogate, nesting past MongoDB's), or a field of the wrong type."""
+    where = f"line {number} of the archive"
     try:
         fields = json.loads(line)
-        record_type = RECORD_TYPES[fields["record"]]
-        record: Record = record_type.model_validate(fields)  # type: ignore[assignment]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ArchiveError(f"line {number} of the archive is not an archive record") from error
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deep" if isinstance(error, RecursionError) else error
+        raise ArchiveError(f"{where} is not JSON: {reason}") from error
+    if not isinstance(fields, dict) or fields.get("record") not in RECORD_TYPES:
+        raise ArchiveError(f"{where} is not an archive record")
+    problem = unstorable_value(fields)
+    if problem is not None:
+        raise ArchiveError(f"{where}: {problem}")
+    try:
+        record: Record = RECORD_TYPES[fields["record"]].model_validate(fields)  # type: ignore[assignment]
+    except ValidationError as error:
+        raise ArchiveError(f"{where}: {validation_problem(error)}") from error
     return record
+
+
+def validation_problem(error: ValidationError) -> str:
+    """The first thing pydantic found wrong, with where it is in the record."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"])
+    return f"{location}: {first['msg']}" if location else first["msg"]
+
+
+def unstorable_value(fields: dict[str, Any]) -> str | None:
+    """What in a parsed record MongoDB cannot store, walked level by level from an explicit
+    stack (never by recursion), or None."""
+    pending: list[tuple[Any, int]] = [(fields, 1)]
+    while pending:
+        value, nesting = pending.pop()
+        if nesting > MAX_RECORD_NESTING:
+            return f"a value is nested more than {MAX_RECORD_NESTING} levels deep"
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                if "\x00" in key:
+                    return f"the key {key!r} holds a NUL character, which MongoDB cannot store"
+                if LONE_SURROGATE.search(key):
+                    return f"the key {key!r} holds a lone surrogate, which is not UTF-8"
+            if isinstance(item, str) and LONE_SURROGATE.search(item):
+                return f"the value of {key!r} holds a lone surrogate, which is not UTF-8"
+            if isinstance(item, dict | list):
+                pending.append((item, nesting + 1))
+    return None
 
 
 def parse_header(line: str) -> ArchiveHeader:

@@ -1,18 +1,34 @@
-"""Restoring history written by another layer: what `MongoDataLayer.restore_thread` reports
-and the thread fields it sets, with the thread's own times kept."""
+"""Restoring history written by another layer: what `MongoDataLayer.restore_thread` reports,
+the thread converted to what is stored before anything is written (`RestorePlan`), the
+ownership decision taken before the first write (`refuse_foreign_claims`), and the thread
+fields it sets, with the thread's own times kept."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainlit.types import ThreadDict
 from pydantic import BaseModel, Field
 
-from ..ids import as_optional_id
+from ..errors import RestoreRefusedError
+from ..ids import as_id, as_optional_id
 from ..storage.connection import Document
-from ..storage.documents import parse_metadata, same_value
+from ..storage.documents import (
+    FeedbackValue,
+    element_to_document,
+    parse_metadata,
+    same_value,
+    step_to_document,
+    stored_feedback_value,
+)
+from ..storage.element_owners import ElementOwnerStore
+from ..storage.feedback import FeedbackStore
 from ..storage.keys import escape_keys
 from ..times import parse_time, utc_now
+
+if TYPE_CHECKING:
+    from chainlit.element import ElementDict
 
 
 class RestoreSummary(BaseModel):
@@ -41,11 +57,113 @@ class RestoreSummary(BaseModel):
         )
 
 
+@dataclass(frozen=True)
+class RestoredFeedback:
+    step_id: str
+    id: str | None
+    value: FeedbackValue
+    comment: str | None
+
+    def as_given(self) -> dict[str, Any]:
+        return {"id": self.id, "value": self.value, "comment": self.comment}
+
+
+@dataclass(frozen=True)
+class RestoredElement:
+    element: "ElementDict"
+    document: Document
+    """As stored, without its file (`restored_element_document` adds that)."""
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    """A thread to restore, converted to what is stored, so that a value that cannot be
+    stored refuses the thread before any of it is written."""
+
+    thread_id: str
+    fields: Document
+    steps: list[Document]
+    feedback: list[RestoredFeedback]
+    elements: list[RestoredElement]
+
+    @property
+    def owner_id(self) -> str | None:
+        owner: str | None = self.fields.get("userId")
+        return owner
+
+
+def plan_restore(thread: ThreadDict, max_name_length: int, updated_at: str | None) -> RestorePlan:
+    """The thread as it will be stored. Raises InvalidInputError or InvalidIdError, naming
+    the thread and the step or element, for anything that cannot be stored."""
+    thread_id = as_id(thread.get("id"), "thread id")
+    thread = {**thread, "id": thread_id}
+    steps = [step_to_document(step) for step in thread.get("steps") or []]
+    feedback = [
+        restored_feedback(document["id"], given)
+        for document, step in zip(steps, thread.get("steps") or [], strict=True)
+        if (given := step.get("feedback"))
+    ]
+    elements = []
+    for element in thread.get("elements") or []:
+        element_id = as_id(element.get("id"), f"element of thread {thread_id!r}")
+        elements.append(RestoredElement(element, element_to_document(element, element_id)))
+    return RestorePlan(
+        thread_id,
+        restored_thread_fields(thread, max_name_length, updated_at),
+        steps,
+        feedback,
+        elements,
+    )
+
+
+def restored_feedback(step_id: str, given: Mapping[str, Any]) -> RestoredFeedback:
+    comment = given.get("comment")
+    return RestoredFeedback(
+        step_id,
+        as_optional_id(given.get("id"), f"feedback on step {step_id!r}"),
+        stored_feedback_value(given.get("value"), step_id),
+        None if comment is None else str(comment),
+    )
+
+
+async def refuse_foreign_claims(
+    plan: RestorePlan,
+    stored: Mapping[str, Any] | None,
+    element_owners: ElementOwnerStore,
+    feedback: FeedbackStore,
+) -> None:
+    """Raise RestoreRefusedError when restoring `plan` over the `stored` thread (None when
+    there is none) would change what is not its owner's: a stored thread whose owner is not
+    the one the plan names (no owner named counts as another owner), or an element id or a
+    feedback id that another thread holds. Reads only; called before the first write."""
+    thread_id = plan.thread_id
+    if stored is not None and stored.get("userId") != plan.owner_id:
+        raise RestoreRefusedError(
+            f"thread {thread_id!r} is stored for another user than the one it names;"
+            " it was left unchanged"
+        )
+    element_ids = [element.document["id"] for element in plan.elements]
+    for element_id, owner in (await element_owners.owners_of(element_ids)).items():
+        if owner != thread_id:
+            raise RestoreRefusedError(
+                f"thread {thread_id!r}: element {element_id!r} belongs to another thread;"
+                " the thread was left unchanged"
+            )
+    feedback_ids = [given.id for given in plan.feedback if given.id is not None]
+    for feedback_id, owner in (await feedback.threads_of(feedback_ids)).items():
+        if owner != thread_id:
+            raise RestoreRefusedError(
+                f"thread {thread_id!r}: feedback {feedback_id!r} belongs to another thread;"
+                " the thread was left unchanged"
+            )
+
+
 def restored_thread_fields(
     thread: ThreadDict, max_name_length: int, updated_at: str | None
 ) -> Document:
     """The thread's own fields as stored: name (cut like `update_thread` cuts it), user,
-    tags, metadata, `createdAt` as given and `updatedAt` (given, else its last activity)."""
+    tags, metadata (when there is any), `createdAt` as given and `updatedAt` (given, else
+    its last activity)."""
     thread_id = thread["id"]
     created_at = parse_time(thread.get("createdAt"), f"createdAt of thread {thread_id!r}")
     step_times = [step_time(step, thread_id) for step in thread.get("steps") or []]
@@ -54,8 +172,11 @@ def restored_thread_fields(
         "createdAt": created_at or (min(known_times) if known_times else utc_now()),
         "updatedAt": parse_time(updated_at, f"updatedAt of thread {thread_id!r}")
         or (max(known_times) if known_times else utc_now()),
-        "metadata": escape_keys(parse_metadata(thread.get("metadata") or {}, thread_id)),
     }
+    metadata = escape_keys(parse_metadata(thread.get("metadata") or {}, thread_id))
+    if metadata:
+        # A thread stored without metadata reads back with `{}`: restoring that adds nothing.
+        fields["metadata"] = metadata
     name = thread.get("name")
     if name is not None:
         fields["name"] = str(name)[:max_name_length]

@@ -170,17 +170,15 @@ def element_to_document(element: Mapping[str, Any], element_id: str) -> Document
 ELEMENT_FOREIGN_STORAGE_FIELDS = ("url", "objectKey", "chainlitKey")
 
 
-def restored_element_document(
-    element: Mapping[str, Any], element_id: str, file_id: Any
-) -> Document:
-    """An element restored from another layer: with `file_id` its bytes are in GridFS and
-    the other layer's url and object key are dropped; without, its url is all there is."""
-    document = element_to_document(element, element_id)
-    if file_id is not None:
-        for field in ELEMENT_FOREIGN_STORAGE_FIELDS:
-            document.pop(field, None)
-        document["fileId"] = file_id
-    return document
+def restored_element_document(document: Document, file_id: Any) -> Document:
+    """An element restored from another layer, from `element_to_document`'s form: with
+    `file_id` its bytes are in GridFS and the other layer's url and object key are dropped;
+    without, its url is all there is."""
+    if file_id is None:
+        return document
+    restored = {f: v for f, v in document.items() if f not in ELEMENT_FOREIGN_STORAGE_FIELDS}
+    restored["fileId"] = file_id
+    return restored
 
 
 def element_from_document(
@@ -264,10 +262,13 @@ class FeedbackDocument(BaseModel):
 
 
 def feedback_value(feedback: Feedback) -> FeedbackValue:
-    value = feedback.value
+    return stored_feedback_value(feedback.value, feedback.forId)
+
+
+def stored_feedback_value(value: object, step_id: object) -> FeedbackValue:
     if isinstance(value, bool) or value not in (0, 1):
         raise InvalidInputError(
-            f"feedback value for step {feedback.forId!r} must be 0 or 1, got {value!r:.40}"
+            f"feedback value for step {step_id!r} must be 0 or 1, got {value!r:.40}"
         )
     return 1 if value == 1 else 0
 

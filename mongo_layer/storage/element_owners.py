@@ -74,6 +74,13 @@ class ElementOwnerStore:
         found = await self.collection.find_one({"_id": element_id}, {"threadId": 1})
         return str(found["threadId"]) if found else None
 
+    async def owners_of(self, element_ids: list[str]) -> dict[str, str]:
+        """The owning thread of each of these element ids that has one, in one command."""
+        if not element_ids:
+            return {}
+        claims = self.collection.find({"_id": {"$in": element_ids}}, {"threadId": 1})
+        return {str(claim["_id"]): str(claim["threadId"]) async for claim in claims}
+
     async def release(self, element_ids: list[str]) -> None:
         """Forget the owners of these element ids (their thread is gone)."""
         for element_id in element_ids:

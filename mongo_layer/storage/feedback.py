@@ -55,6 +55,13 @@ class FeedbackStore:
         )
         return str(stored["_id"])
 
+    async def threads_of(self, feedback_ids: list[str]) -> dict[str, str]:
+        """The thread of each of these feedback ids that is stored, in one command."""
+        if not feedback_ids:
+            return {}
+        found = self.collection.find({"_id": {"$in": feedback_ids}}, {"threadId": 1})
+        return {str(feedback["_id"]): str(feedback["threadId"]) async for feedback in found}
+
     async def find_with_author(self, feedback_id: str) -> Document | None:
         """The feedback's thread id and `author` (the identifiers of that thread's user),
         or None when there is no such feedback, in one command."""

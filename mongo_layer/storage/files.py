@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
 from bson import Binary, ObjectId
 
@@ -26,6 +26,12 @@ CHUNKS_PER_READ = 4
 
 ELEMENT_FILE = "element"
 STEP_FIELD_FILE = "step-field"
+
+
+class Readable(Protocol):
+    """Bytes read in pieces: an open binary file, or any object with such a `read`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class StoredFile:
@@ -108,7 +114,7 @@ class FileStore:
     def bucket(self) -> Any:
         return self.connection.gridfs_bucket(self.bucket_name)
 
-    async def upload(self, source: bytes | IO[bytes], name: str, metadata: Document) -> ObjectId:
+    async def upload(self, source: bytes | Readable, name: str, metadata: Document) -> ObjectId:
         """Store bytes, given whole or read in chunks from an open file, as a GridFS file.
 
         Written directly rather than through the driver's bucket, which checks the bucket's

@@ -4,7 +4,6 @@ from typing import Any
 from uuid import uuid4
 
 from chainlit.user import PersistedUser, User
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..errors import UserConflictError
@@ -37,27 +36,22 @@ class UserStore:
         return UserDocument.model_validate(document).to_persisted_user()
 
     async def restore(self, user: UserDocument) -> None:
-        """Store a user with its own id and creation time, or refresh it when stored.
-        Refused when its identifier or its id already belongs to another user."""
-        fields = user.model_dump(by_alias=True, exclude={"id"})
+        """Store a user with its own id and creation time, or refresh it when stored with
+        that id and identifier. Refused, writing nothing, when its identifier or its id
+        already belongs to another user: the upsert then collides with the unique
+        identifier or the id instead of matching. A display name of None adds no field."""
+        fields = user.model_dump(by_alias=True, exclude={"id", "identifier"})
+        if fields["display_name"] is None:
+            del fields["display_name"]
         try:
-            stored = await self.collection.find_one_and_update(
-                {"identifier": user.identifier},
-                {"$set": fields, "$setOnInsert": {"_id": user.id}},
-                projection={"_id": 1},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
+            await self.collection.update_one(
+                {"identifier": user.identifier, "_id": user.id}, {"$set": fields}, upsert=True
             )
         except DuplicateKeyError as error:
             raise UserConflictError(
-                f"user {user.identifier!r}: its id {user.id!r} belongs to another stored user"
+                f"user {user.identifier!r} with id {user.id!r} was not restored: another"
+                " stored user has that identifier or that id"
             ) from error
-        if stored is None or stored["_id"] != user.id:
-            found = "no document" if stored is None else f"id {stored['_id']!r}"
-            raise UserConflictError(
-                f"user {user.identifier!r} with id {user.id!r} was not restored: the stored"
-                f" user with that identifier has {found}"
-            )
 
     async def delete(self, identifier: str) -> bool:
         """Delete the user document; returns whether there was one."""

@@ -59,7 +59,12 @@ def old_step(thread_id: str, n: int, **fields: Any) -> dict[str, Any]:
         "start": time,
         "end": time,
         "generation": {"model": "gpt", "n": n} if n % 2 else None,
-        "feedback": {"id": f"f-{n}", "forId": f"{thread_id}-s{n}", "value": 1, "comment": "ok"}
+        "feedback": {
+            "id": f"{thread_id}-f{n}",
+            "forId": f"{thread_id}-s{n}",
+            "value": 1,
+            "comment": "ok",
+        }
         if n == 1
         else None,
     }
@@ -188,9 +193,14 @@ async def test_restored_steps_keep_ids_order_nesting_times_generation_and_feedba
     ]
     assert steps[1]["generation"] == {"model": "gpt", "n": 1}
     assert steps[1]["showInput"] is False
-    assert steps[1]["feedback"] == {"id": "f-1", "forId": "t-old-s1", "value": 1, "comment": "ok"}
+    assert steps[1]["feedback"] == {
+        "id": "t-old-f1",
+        "forId": "t-old-s1",
+        "value": 1,
+        "comment": "ok",
+    }
     (feedback,) = await layer.feedback.collection.find({}).to_list(None)
-    assert (feedback["_id"], feedback["threadId"]) == ("f-1", "t-old")
+    assert (feedback["_id"], feedback["threadId"]) == ("t-old-f1", "t-old")
 
 
 async def test_last_activity_is_the_latest_step_unless_given(layer: MongoDataLayer) -> None:
