@@ -48,6 +48,7 @@ from .operations.restore import (
     refuse_foreign_claims,
 )
 from .operations.retention import DeletionSummary, ProgressCallback, delete_threads
+from .operations.scheduled_retention import RetentionSchedule, ScheduledRetention
 from .operations.statistics import Statistics, collect_statistics
 from .queueing import queued_until_user_message
 from .settings import MongoLayerSettings
@@ -74,6 +75,7 @@ from .storage.feedback import FeedbackStore
 from .storage.files import ElementFile, FileStore, Readable, StoredFile
 from .storage.indexes import ensure_indexes, index_statuses
 from .storage.keys import MAX_VALUE_NESTING
+from .storage.leases import LeaseStore
 from .storage.overflow import OverflowStore
 from .storage.pagination import decode_cursor, encode_cursor
 from .storage.steps import StepStore
@@ -108,9 +110,11 @@ class MongoDataLayer(BaseDataLayer):
     Give it a `uri` (the layer opens and closes its own client, PyMongo's
     `AsyncMongoClient` unless `driver="motor"`), or a `client` or `database` object of
     motor or PyMongo's async driver (the layer never closes those).
-    Inside a Chainlit server it mounts its file route and its guarded feedback routes on
-    Chainlit's app (turn either off with `mount_file_route` / `guard_feedback_routes`),
-    and a `DELETE /project/element` that answers 401 where Chainlit's would fail.
+    Inside a Chainlit server it mounts its file route (with the health route) and its
+    guarded feedback routes on Chainlit's app (turn either off with `mount_file_route` /
+    `guard_feedback_routes`), and a `DELETE /project/element` that answers 401 where
+    Chainlit's would fail. With `settings.retention_days`, it deletes inactive threads by
+    itself on `retention_schedule` (see operations/scheduled_retention.py).
     """
 
     def __init__(
@@ -123,6 +127,7 @@ class MongoDataLayer(BaseDataLayer):
         driver: Literal["motor", "pymongo"] = "pymongo",
         mount_file_route: bool = True,
         guard_feedback_routes: bool = True,
+        retention_schedule: RetentionSchedule | None = None,
     ) -> None:
         settings = settings or MongoLayerSettings()
         if isinstance(database, str):
@@ -150,6 +155,12 @@ class MongoDataLayer(BaseDataLayer):
         self.call_clock = CallClock()
         self.recent_steps = RecentSteps()
         self.health = HealthProbe(self.connection.database, settings.health_timeout_ms)
+        self.scheduled_retention = None
+        if settings.retention_days is not None:
+            leases = LeaseStore(collection(settings.leases_name))
+            self.scheduled_retention = ScheduledRetention(
+                self, settings.retention_days, leases, retention_schedule
+            )
         self._indexes_ready = False
         self._indexes_lock: asyncio.Lock | None = None
         if mount_file_route:
@@ -198,6 +209,8 @@ class MongoDataLayer(BaseDataLayer):
                         raise report.refusal()
                 await ensure_indexes(self.connection, self.settings)
                 self._indexes_ready = True
+                if self.scheduled_retention is not None:
+                    self.scheduled_retention.start()
 
     async def check(self) -> DeploymentReport:
         """What the server is (kind, version, topology), whether it has everything the layer
@@ -779,7 +792,10 @@ class MongoDataLayer(BaseDataLayer):
         return ""
 
     async def close(self) -> None:
-        """Close the client if the layer opened it; a borrowed client stays open."""
+        """Stop the layer's retention task, if any, and close the client if the layer
+        opened it; a borrowed client stays open."""
+        if self.scheduled_retention is not None:
+            await self.scheduled_retention.stop()
         await self.connection.close()
 
 

@@ -13,11 +13,13 @@ _ENV_FIELDS = {
     "MONGO_LAYER_OVERFLOW_COLLECTION": "overflow_collection",
     "MONGO_LAYER_FILES_BUCKET": "files_bucket",
     "MONGO_LAYER_ELEMENT_OWNERS_COLLECTION": "element_owners_collection",
+    "MONGO_LAYER_LEASES_COLLECTION": "leases_collection",
     "MONGO_LAYER_FILE_ROUTE": "file_route",
     "MONGO_LAYER_MAX_FEEDBACK_COMMENT_LENGTH": "max_feedback_comment_length",
     "MONGO_LAYER_SERVER_SELECTION_TIMEOUT_MS": "server_selection_timeout_ms",
     "MONGO_LAYER_HEALTH_ROUTE": "health_route",
     "MONGO_LAYER_HEALTH_TIMEOUT_MS": "health_timeout_ms",
+    "MONGO_LAYER_RETENTION_DAYS": "retention_days",
 }
 
 
@@ -32,6 +34,7 @@ class MongoLayerSettings(BaseModel):
     overflow_collection: str = Field("thread_steps", min_length=1)
     files_bucket: str = Field("elements", min_length=1)
     element_owners_collection: str = Field("element_owners", min_length=1)
+    leases_collection: str = Field("leases", min_length=1)
     file_route: str = Field("/mongo-layer/files", pattern=r"^/[A-Za-z0-9_\-/]*[A-Za-z0-9_\-]$")
     # The readiness route, mounted with the file route; "" (or "off") mounts none.
     health_route: str = Field(
@@ -39,6 +42,9 @@ class MongoLayerSettings(BaseModel):
     )
     # How long the readiness route waits for the database's answer to a ping.
     health_timeout_ms: int = Field(2000, gt=0)
+    # Delete, from inside the app, the threads inactive for longer than this (see
+    # operations/scheduled_retention.py); None: never.
+    retention_days: int | None = Field(None, gt=0)
     max_thread_name_length: int = Field(255, gt=0)
     max_search_length: int = Field(200, gt=0)
     max_feedback_comment_length: int = Field(10_000, gt=0)
@@ -79,6 +85,10 @@ class MongoLayerSettings(BaseModel):
     @property
     def element_owners_name(self) -> str:
         return self.collection_prefix + self.element_owners_collection
+
+    @property
+    def leases_name(self) -> str:
+        return self.collection_prefix + self.leases_collection
 
     @property
     def files_bucket_name(self) -> str:

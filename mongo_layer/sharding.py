@@ -22,6 +22,7 @@ def shard_keys(settings: MongoLayerSettings) -> dict[str, ShardKey]:
         settings.feedback_name: {"threadId": "hashed"},
         settings.users_name: {"identifier": 1},
         settings.element_owners_name: {"_id": "hashed"},
+        settings.leases_name: {"_id": "hashed"},
         f"{bucket}.chunks": {"files_id": 1, "n": 1},
         f"{bucket}.files": {"_id": 1},
     }

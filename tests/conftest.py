@@ -23,6 +23,7 @@ from shard_audit import ShardKeyAudit
 
 from mongo_layer import MongoDataLayer, MongoLayerSettings
 from mongo_layer.embedded import EmbeddedServer
+from mongo_layer.operations.scheduled_retention import RetentionSchedule
 from mongo_layer.sharding import shard_keys
 
 # Every client of either driver the suite opens, its layers' own included, reports its
@@ -169,17 +170,21 @@ async def layer(
 async def layer_with(
     mongo_server: MongoServer, driver: str, database_name: str, commands: CommandCounter
 ) -> AsyncIterator[Callable[..., Awaitable[MongoDataLayer]]]:
-    """Makes layers with other settings on the test's database and driver, counting their
-    commands in `commands` (reset once the indexes exist); closed after the test."""
+    """Makes layers with other settings (and a retention schedule) on the test's database
+    and driver, each with its own client as separate processes have, counting their commands
+    in `commands` (reset once the indexes exist); closed after the test."""
     opened: list[tuple[MongoDataLayer, Any]] = []
 
-    async def make(**settings: Any) -> MongoDataLayer:
+    async def make(
+        retention_schedule: RetentionSchedule | None = None, **settings: Any
+    ) -> MongoDataLayer:
         client = make_client(driver, mongo_server.uri, commands)
         data_layer = MongoDataLayer(
             client=client,
             database=database_name,
             settings=MongoLayerSettings(**settings),
             mount_file_route=False,
+            retention_schedule=retention_schedule,
         )
         await data_layer.ensure_indexes()
         commands.reset()

@@ -41,9 +41,9 @@ class DatabaseTarget:
         if not self.uri:
             raise click.UsageError("give --uri or set MONGODB_URI")
         options: dict[str, Any] = {} if self.driver is None else {"driver": self.driver}
-        return MongoDataLayer(
-            uri=self.uri, settings=self.settings, mount_file_route=False, **options
-        )
+        # A one-off command never starts the app's scheduled retention.
+        settings = self.settings.model_copy(update={"retention_days": None})
+        return MongoDataLayer(uri=self.uri, settings=settings, mount_file_route=False, **options)
 
     def run(self, work: Callable[[MongoDataLayer], Awaitable[Result]]) -> Result:
         """Run `work` on a layer opened for this target, closing it afterwards."""
