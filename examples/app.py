@@ -15,12 +15,15 @@ import hmac
 import logging
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import chainlit as cl
+import chainlit.config as chainlit_config
+import chainlit.server as chainlit_server
 from chainlit.config import config
 from chainlit.data import get_data_layer
 from chainlit.element import Element
@@ -67,6 +70,20 @@ RETENTION_DAYS = int(os.environ.get("EXAMPLE_RETENTION_DAYS") or 0)
 RETENTION_EVERY = timedelta(days=1)
 embedded_server: AppDataServer | None = None
 background_tasks: set["asyncio.Task[None]"] = set()
+
+
+def use_own_files_directory() -> None:
+    """Chainlit keeps uploads and generated files in `.files/` of the folder it runs in and
+    deletes that whole folder when it stops, under every other copy of the app running
+    there. Each copy keeps them in its own folder inside it instead, which is the one
+    Chainlit deletes when this copy stops."""
+    if chainlit_config.FILES_DIRECTORY.name.startswith("copy-"):
+        return  # a reload (-w) of this module in the same process
+    shared = chainlit_config.FILES_DIRECTORY
+    own = Path(tempfile.mkdtemp(prefix=f"copy-{config.run.port}-", dir=shared))
+    chainlit_config.FILES_DIRECTORY = own
+    # server.py imported the name: its shutdown deletes what its own global names.
+    vars(chainlit_server)["FILES_DIRECTORY"] = own
 
 
 def demo_auth_secret() -> str:
@@ -133,6 +150,7 @@ def accepts_socket_origin(origin: str, environ: Mapping[str, Any]) -> bool:
 
 allow_own_origins()
 sio.eio.cors_allowed_origins = accepts_socket_origin
+use_own_files_directory()
 os.environ.setdefault("CHAINLIT_AUTH_SECRET", demo_auth_secret())
 MONGODB_URI = mongodb_uri()
 exit_unless_database_usable(MONGODB_URI)

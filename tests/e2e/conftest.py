@@ -1,18 +1,21 @@
 """The example app as the e2e tests run it: `chainlit run examples/app.py` on 127.0.0.1
 against the session's MongoDB-wire server, in a fresh database the test can read."""
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import socketio
 from conftest import MongoServer
 from pymongo import MongoClient
 
@@ -130,3 +133,69 @@ async def layer_with_alices_thread(uri: str, database: str) -> AsyncIterator[Mon
         yield layer
     finally:
         await layer.close()
+
+
+WAIT_SECONDS = 60.0
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.2)
+
+
+class BrowserSession:
+    """A user's Chainlit websocket session on a new thread, as their browser opens one."""
+
+    def __init__(self, app: ExampleApp, client: httpx.Client) -> None:
+        self.app = app
+        self.client = client
+        self.cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        self.session_id = str(uuid.uuid4())
+        self.thread_id = str(uuid.uuid4())
+        self.socket = socketio.AsyncClient()
+
+    async def connect(self) -> None:
+        await self.socket.connect(
+            self.app.url,
+            socketio_path="/ws/socket.io",
+            transports=["websocket"],
+            headers={"Cookie": self.cookie, "Origin": self.app.url},
+            auth={
+                "clientType": "webapp",
+                "sessionId": self.session_id,
+                "threadId": self.thread_id,
+            },
+        )
+
+    async def upload(self, name: str, content: bytes, mime: str = "text/plain") -> str:
+        """Attach a file as the browser does before sending it; returns the file's id."""
+        response = await asyncio.to_thread(
+            self.client.post,
+            "/project/file",
+            params={"session_id": self.session_id},
+            files={"file": (name, content, mime)},
+        )
+        assert response.status_code == 200, f"upload of {name}: {response.text}"
+        file_id: str = response.json()["id"]
+        return file_id
+
+    async def say(self, text: str, database: Any, file_ids: list[str] | None = None) -> None:
+        message = {
+            "id": str(uuid.uuid4()),
+            "name": "user",
+            "type": "user_message",
+            "output": text,
+            "createdAt": "2026-01-01T00:00:00.000Z",
+        }
+        files = [{"id": file_id} for file_id in file_ids or []]
+        await self.socket.emit("client_message", {"message": message, "fileReferences": files})
+        await asyncio.to_thread(
+            until,
+            lambda: (
+                database.threads.find_one({"_id": self.thread_id, "userId": {"$ne": None}})
+                is not None
+            ),
+            "the session's thread is stored",
+        )

@@ -7,6 +7,7 @@ EXAMPLE_DATA_DIR in a temporary folder. Plain HTTP is enough here: logging in wr
 user to the database, and listing threads reads it.
 """
 
+import asyncio
 import json
 import os
 import signal
@@ -19,7 +20,8 @@ import pytest
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
-from .conftest import ARTIFACTS, PASSWORDS, ExampleApp
+from .conftest import ARTIFACTS, PASSWORDS, BrowserSession, ExampleApp, until
+from .test_feedback_ownership import logged_in
 
 pytestmark = pytest.mark.e2e
 
@@ -156,3 +158,45 @@ def test_a_copy_refuses_a_server_that_hangs_while_another_copy_uses_it(
     assert "Traceback" not in outcome.stdout
     # The refusing copy stopped nothing: the running copy still works.
     assert logs_in_and_lists_threads(running, "bob")
+
+
+async def chat_with_a_file(app: ExampleApp, client: httpx.Client, database: Any) -> str:
+    """Upload a file, send it with a message and wait for the answer's generated notes
+    file; returns the thread id."""
+    session = BrowserSession(app, client)
+    await session.connect()
+    try:
+        file_id = await session.upload("mine.txt", b"kept by the copy still running")
+        await session.say("keep this", database, [file_id])
+        await asyncio.to_thread(
+            until,
+            lambda: {"mine.txt", "notes-1.md"} <= element_names(database, session.thread_id),
+            "the upload and the generated notes are stored",
+        )
+    finally:
+        await session.socket.disconnect()
+    return session.thread_id
+
+
+def element_names(database: Any, thread_id: str) -> set[str]:
+    thread = database.threads.find_one({"_id": thread_id}) or {}
+    return {e["name"] for e in thread.get("elements") or [] if e.get("fileId") is not None}
+
+
+def test_stopping_one_copy_leaves_the_other_its_uploads_and_generated_files(
+    copies: Copies,
+) -> None:
+    first, second = copies.start("files-first"), copies.start("files-second")
+    client: MongoClient[dict[str, Any]]
+    alice = logged_in(second, "alice")
+    with MongoClient(copies.server()["uri"]) as client:
+        database: Any = client[DATABASE]
+        try:
+            asyncio.run(chat_with_a_file(second, alice, database))
+
+            first.stop()
+
+            thread_id = asyncio.run(chat_with_a_file(second, alice, database))
+        finally:
+            alice.close()
+        assert element_names(database, thread_id) == {"mine.txt", "notes-1.md"}

@@ -8,22 +8,19 @@ gets a 5xx, nothing of alice's changes, and bob's session is cleaned up.
 import asyncio
 import json
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import socketio
 from chainlit.element import File
 from chainlit.types import Feedback
 
-from .conftest import EXAMPLES, ExampleApp, layer_with_alices_thread
+from .conftest import EXAMPLES, BrowserSession, ExampleApp, layer_with_alices_thread, until
 from .test_feedback_ownership import logged_in
 
 pytestmark = pytest.mark.e2e
 
-WAIT_SECONDS = 60.0
 LONE_SURROGATE = "\ud800"
 
 
@@ -70,56 +67,6 @@ def send_json(client: httpx.Client, method: str, path: str, body: Any) -> httpx.
     return client.request(
         method, path, content=json.dumps(body), headers={"Content-Type": "application/json"}
     )
-
-
-def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.2)
-
-
-class BrowserSession:
-    """bob's Chainlit websocket session on a new thread, as his browser opens one."""
-
-    def __init__(self, app: ExampleApp, client: httpx.Client) -> None:
-        self.app = app
-        self.cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-        self.session_id = str(uuid.uuid4())
-        self.thread_id = str(uuid.uuid4())
-        self.socket = socketio.AsyncClient()
-
-    async def connect(self) -> None:
-        await self.socket.connect(
-            self.app.url,
-            socketio_path="/ws/socket.io",
-            transports=["websocket"],
-            headers={"Cookie": self.cookie, "Origin": self.app.url},
-            auth={
-                "clientType": "webapp",
-                "sessionId": self.session_id,
-                "threadId": self.thread_id,
-            },
-        )
-
-    async def say(self, text: str, database: Any, file_ids: list[str] | None = None) -> None:
-        message = {
-            "id": str(uuid.uuid4()),
-            "name": "bob",
-            "type": "user_message",
-            "output": text,
-            "createdAt": "2026-01-01T00:00:00.000Z",
-        }
-        files = [{"id": file_id} for file_id in file_ids or []]
-        await self.socket.emit("client_message", {"message": message, "fileReferences": files})
-        await asyncio.to_thread(
-            until,
-            lambda: (
-                database.threads.find_one({"_id": self.thread_id, "userId": {"$ne": None}})
-                is not None
-            ),
-            "bob's thread is stored",
-        )
 
 
 def test_ids_holding_a_lone_surrogate_get_no_5xx_and_change_nothing(
@@ -225,16 +172,10 @@ async def disconnect_with_hostile_settings(
     closes the tab (Chainlit's `clear_session`, then the disconnect)."""
     session = BrowserSession(app, client)
     await session.connect()
-    upload = await asyncio.to_thread(
-        client.post,
-        "/project/file",
-        params={"session_id": session.session_id},
-        files={"file": ("note.txt", b"uploaded by bob", "text/plain")},
-    )
-    assert upload.status_code == 200, upload.text
+    file_id = await session.upload("note.txt", b"uploaded by bob")
     assert session_files(session.session_id), "the upload is in the session's files folder"
     await session.socket.emit("chat_settings_change", HOSTILE_SETTINGS | {"deep": deep(150)})
-    await session.say("hello", database, [upload.json()["id"]])
+    await session.say("hello", database, [file_id])
     await session.socket.emit("clear_session")
     await asyncio.sleep(0.5)
     await session.socket.disconnect()
