@@ -6,8 +6,8 @@ app and reopen a thread from the sidebar: messages, steps, files and feedback ar
 
 MONGODB_URI selects the database server; without it the app uses an embedded one whose
 data lives in EXAMPLE_DATA_DIR (default examples/.data/), shared by every copy of the app
-started on that folder. EXAMPLE_RETENTION_DAYS=N deletes, once a day, the threads nobody
-touched for N days (the library call behind `mongo-layer retention`).
+started on that folder. MONGO_LAYER_RETENTION_DAYS=N makes the layer delete, once a day, the
+threads nobody touched for N days (the library call behind `mongo-layer retention`).
 """
 
 import asyncio
@@ -17,7 +17,6 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +65,7 @@ STARTER_HINTS = {
         " as feedback and are back when you reopen the thread."
     ),
 }
-RETENTION_DAYS = int(os.environ.get("EXAMPLE_RETENTION_DAYS") or 0)
-RETENTION_EVERY = timedelta(days=1)
 embedded_server: AppDataServer | None = None
-background_tasks: set["asyncio.Task[None]"] = set()
 
 
 def use_own_files_directory() -> None:
@@ -166,22 +162,8 @@ async def start_data_layer() -> None:
     # The layer mounts its file route when it is created: create it before the first
     # request, so a file URL opened right after a restart is served.
     layer: MongoDataLayer = get_data_layer()
+    # With MONGO_LAYER_RETENTION_DAYS set, this also starts the layer's own retention.
     await layer.ensure_indexes()
-    if RETENTION_DAYS:
-        task = asyncio.create_task(apply_retention(layer, timedelta(days=RETENTION_DAYS)))
-        background_tasks.add(task)
-        task.add_done_callback(background_tasks.discard)
-
-
-async def apply_retention(layer: MongoDataLayer, window: timedelta) -> None:
-    """Delete the threads inactive for longer than `window` now, then once a day."""
-    while True:
-        try:
-            summary = await layer.delete_threads_older_than(window)
-            logger.info("retention: deleted %d threads inactive for %s", summary.threads, window)
-        except Exception:
-            logger.exception("retention failed; trying again in %s", RETENTION_EVERY)
-        await asyncio.sleep(RETENTION_EVERY.total_seconds())
 
 
 @cl.on_app_shutdown
