@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .operations.bulk import ThreadActivity
     from .operations.restore import RestoreSummary
     from .operations.retention import DeletionSummary
+    from .operations.scheduled_retention import RetentionSchedule
     from .operations.statistics import Statistics
 
 # These names import Chainlit, which writes `.chainlit/` and `.files/` into its app root as
@@ -40,6 +41,7 @@ _LOADED_ON_FIRST_USE = {
     "MongoDataLayer": ".layer",
     "DeletionSummary": ".operations.retention",
     "RestoreSummary": ".operations.restore",
+    "RetentionSchedule": ".operations.scheduled_retention",
     "Statistics": ".operations.statistics",
     "ThreadActivity": ".operations.bulk",
 }
@@ -67,6 +69,7 @@ __all__ = [
     "MongoLayerError",
     "MongoLayerSettings",
     "RestoreSummary",
+    "RetentionSchedule",
     "ServerUnreachableError",
     "Statistics",
     "StepNotFoundError",

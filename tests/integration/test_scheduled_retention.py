@@ -14,8 +14,8 @@ from typing import Any, Literal
 import pytest
 from conftest import MongoServer
 
-from mongo_layer import MongoDataLayer, MongoLayerSettings
-from mongo_layer.operations.scheduled_retention import RETENTION_JOB, RetentionSchedule
+from mongo_layer import MongoDataLayer, MongoLayerSettings, RetentionSchedule
+from mongo_layer.operations.scheduled_retention import RETENTION_JOB
 from mongo_layer.storage.leases import LeaseStore
 from mongo_layer.times import utc_now
 
