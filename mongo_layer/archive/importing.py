@@ -121,8 +121,8 @@ def archive_lines(
         number += 1
         if len(line) > max_record_bytes and not line.endswith(b"\n"):
             raise ArchiveError(
-                f"line {number} of the archive is longer than the {max_record_bytes} bytes"
-                " a record may take"
+                f"line {number} of the archive is longer than {max_record_bytes:,} bytes"
+                f" ({max_record_bytes / 2**20:g} MiB), the most a record may take"
             )
         try:
             text = line.decode("utf-8")
@@ -130,6 +130,7 @@ def archive_lines(
             raise ArchiveError(
                 f"line {number} of the archive is not UTF-8 (byte {error.start + 1} of the line)"
             ) from error
+        line = b""  # a record's bytes need not stay in memory while it is imported
         yield number, text
 
 
@@ -162,6 +163,7 @@ async def import_archive(
         parse_header(first[1])
         for number, line in numbered:
             record = parse_record(line, number)
+            del line  # nor its text, once parsed
             if isinstance(record, UserRecord):
                 if not dry_run:
                     restoring = layer.restore_user(record.persisted_user())
