@@ -7,8 +7,11 @@ MONGODB_URI set, the suite runs against that server instead.
 """
 
 import asyncio
+import contextlib
 import os
+import pty
 import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -244,6 +247,22 @@ def mongo_layer_command(
     return run
 
 
+@contextlib.contextmanager
+def terminal_typing(typed: str | None) -> Iterator[int]:
+    """A stdin for a child process: empty, or a pseudo-terminal on which `typed` waits to
+    be read, as if typed before the program asked."""
+    if typed is None:
+        yield subprocess.DEVNULL
+        return
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, typed.encode())
+        yield terminal
+    finally:
+        os.close(terminal)
+        os.close(controller)
+
+
 @pytest.fixture
 def mongo_layer_process(
     mongo_server: MongoServer, driver: str, database_name: str, tmp_path: Path
@@ -256,18 +275,21 @@ def mongo_layer_process(
     environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     environment.pop("CHAINLIT_APP_ROOT", None)
 
-    async def run(*args: str, **variables: str) -> CommandRun:
-        """`variables` are added to the process's environment."""
+    async def run(*args: str, typed: str | None = None, **variables: str) -> CommandRun:
+        """`variables` are added to the process's environment. Its stdin is empty, or with
+        `typed` a terminal on which that text is typed."""
         connection = ["--uri", mongo_server.uri, "--database", database_name, "--driver", driver]
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "mongo_layer", *connection, *args),
-            cwd=working_folder,
-            env=environment | variables,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        stdout, stderr = await process.communicate()
+        with terminal_typing(typed) as stdin:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                *("-m", "mongo_layer", *connection, *args),
+                cwd=working_folder,
+                env=environment | variables,
+                stdin=stdin,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            stdout, stderr = await process.communicate()
         assert process.returncode is not None
         return CommandRun(process.returncode, stdout.decode(), stderr.decode())
 

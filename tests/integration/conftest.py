@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,18 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from mongo_layer import MongoDataLayer
 from mongo_layer.embedded import free_port, stop_process
+
+from .history import SMALL_LIMITS, fill_history
+
+MakeLayer = Callable[..., Awaitable[MongoDataLayer]]
+
+
+@pytest.fixture
+async def history_layer(layer_with: MakeLayer) -> MongoDataLayer:
+    """The test's database filled with the shared history (small limits, so it overflows)."""
+    small_layer = await layer_with(**SMALL_LIMITS)
+    await fill_history(small_layer)
+    return small_layer
 
 
 async def password_login(username: str, password: str) -> User | None:

@@ -14,7 +14,7 @@ from mongo_layer.cli.runtime import ExitCode
 from mongo_layer.times import utc_now
 
 from .factories import file_element, files_of_thread
-from .history import SMALL_LIMITS, age_threads, fill_history, snapshot, without_threads
+from .history import age_threads, snapshot, without_threads
 
 RunCommand = Callable[..., Awaitable[CommandRun]]
 MakeLayer = Callable[..., Awaitable[MongoDataLayer]]
@@ -46,8 +46,8 @@ async def test_prune_removes_orphans_older_than_the_grace_period(
 ) -> None:
     await orphan_a_file(layer)
 
-    young = await mongo_layer_command("prune")
-    old = await mongo_layer_command("prune", "--grace", "0s")
+    young = await mongo_layer_command("prune", "--yes")
+    old = await mongo_layer_command("prune", "--grace", "0s", "--yes")
 
     assert "removed 0 orphan" in young.stdout
     assert "removed 1 orphan" in old.stdout
@@ -55,7 +55,7 @@ async def test_prune_removes_orphans_older_than_the_grace_period(
 
 
 def test_a_command_without_a_server_address_is_a_usage_error() -> None:
-    run = CliRunner(env={"MONGODB_URI": None}).invoke(main, ["prune"])
+    run = CliRunner(env={"MONGODB_URI": None}).invoke(main, ["prune", "--yes"])
 
     assert run.exit_code == ExitCode.USAGE
     assert "give --uri or set MONGODB_URI" in run.stderr
@@ -78,7 +78,7 @@ def test_a_bad_duration_is_a_usage_error() -> None:
 def test_an_unreachable_server_fails_with_one_line_naming_it() -> None:
     uri = "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300&directConnection=true"
 
-    run = CliRunner().invoke(main, ["--uri", uri, "prune"])
+    run = CliRunner().invoke(main, ["--uri", uri, "prune", "--yes"])
 
     assert run.exit_code == ExitCode.FAILURE
     assert run.stderr.startswith("Error: cannot reach MongoDB")
@@ -141,14 +141,6 @@ async def test_the_command_leaves_the_folder_it_runs_in_as_it_was(
     assert (tmp_path / "cache" / "mongo-layer" / "chainlit" / ".chainlit").is_dir()
 
 
-@pytest.fixture
-async def history_layer(layer_with: MakeLayer) -> MongoDataLayer:
-    """The test's database filled with the shared history (small limits, so it overflows)."""
-    small_layer = await layer_with(**SMALL_LIMITS)
-    await fill_history(small_layer)
-    return small_layer
-
-
 async def test_stats_json_gives_the_layers_statistics(
     history_layer: MongoDataLayer, mongo_layer_command: RunCommand
 ) -> None:
@@ -193,7 +185,9 @@ async def test_retention_deletes_and_says_what_it_deleted(
     await age_threads(history_layer, ["a-long", "b-chat"], days=100)
     before = await snapshot(history_layer)
 
-    run = await mongo_layer_command("retention", "--older-than", "90d", "--batch-size", "1")
+    run = await mongo_layer_command(
+        "retention", "--older-than", "90d", "--batch-size", "1", "--yes"
+    )
 
     assert run.exit_code == ExitCode.OK, run.stderr
     assert "retention: deleted 2 threads" in run.stdout
@@ -206,8 +200,8 @@ async def test_retention_deletes_and_says_what_it_deleted(
 async def test_erase_user_prints_counts(
     history_layer: MongoDataLayer, mongo_layer_command: RunCommand
 ) -> None:
-    run = await mongo_layer_command("erase-user", "bob")
-    again = await mongo_layer_command("erase-user", "bob")
+    run = await mongo_layer_command("erase-user", "bob", "--yes")
+    again = await mongo_layer_command("erase-user", "bob", "--yes")
 
     assert run.stdout.strip() == (
         "erase-user: erased user 'bob' and 1 thread, 1 step (0 overflowed), 1 element,"
