@@ -1,5 +1,6 @@
-"""Fixtures of the integration tests: the layer's HTTP routes driven as Chainlit would, and
-what the layer reports through the global OpenTelemetry providers."""
+"""Fixtures of the integration tests: the layer's HTTP routes driven as Chainlit would, what
+the layer reports through the global OpenTelemetry providers, and a fault-injecting proxy in
+front of the server."""
 
 import asyncio
 import os
@@ -17,16 +18,19 @@ import pytest
 from chainlit.auth import create_jwt
 from chainlit.config import config
 from chainlit.user import User
+from conftest import MongoServer
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pymongo.uri_parser import parse_uri
 
 from mongo_layer import MongoDataLayer
 from mongo_layer.embedded import free_port, stop_process
 
+from .fault_proxy import FaultProxy
 from .history import SMALL_LIMITS, fill_history
 
 MakeLayer = Callable[..., Awaitable[MongoDataLayer]]
@@ -188,3 +192,15 @@ async def until_answering(server: AppServer, timeout: float = 60.0) -> None:
                 if time.monotonic() > deadline:
                     raise
             await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+def fault_proxy(mongo_server: MongoServer) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy (fault_proxy.py) in front of the suite's server."""
+    host, port = parse_uri(mongo_server.uri)["nodelist"][0]
+    proxy = FaultProxy(host, port)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
