@@ -5,12 +5,13 @@ and turns the result back into Chainlit's shape; the queries live in the stores.
 """
 
 import asyncio
+import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from bson import ObjectId
 from chainlit.data.base import BaseDataLayer
@@ -51,6 +52,7 @@ from .operations.retention import DeletionSummary, ProgressCallback, delete_thre
 from .operations.scheduled_retention import RetentionSchedule, ScheduledRetention
 from .operations.statistics import Statistics, collect_statistics
 from .queueing import queued_until_user_message
+from .retry import Retrier
 from .settings import MongoLayerSettings
 from .storage.call_order import CallClock, RecentSteps
 from .storage.capabilities import DeploymentReport, read_server
@@ -103,6 +105,25 @@ MAX_PAGE_SIZE = 100
 # when they cannot be had.
 ElementBytes = Callable[["ElementDict"], Awaitable[bytes | Readable | None]]
 
+Arguments = ParamSpec("Arguments")
+Result = TypeVar("Result")
+LayerMethod = Callable[Concatenate["MongoDataLayer", Arguments], Coroutine[Any, Any, Result]]
+
+
+def retried(method: LayerMethod[Arguments, Result]) -> LayerMethod[Arguments, Result]:
+    """The layer's method, tried again as a whole through a failover (retry.py): every
+    command it sends is idempotent. The start-up check runs first, outside the retries, so
+    a server that is unreachable at start is still reported at once."""
+
+    @functools.wraps(method)
+    async def call(
+        layer: "MongoDataLayer", /, *args: Arguments.args, **kwargs: Arguments.kwargs
+    ) -> Result:
+        await layer._ready()
+        return await layer.retrier.run(method.__name__, lambda: method(layer, *args, **kwargs))
+
+    return call
+
 
 class MongoDataLayer(BaseDataLayer):
     """Chainlit's data layer on MongoDB.
@@ -140,6 +161,7 @@ class MongoDataLayer(BaseDataLayer):
         else:
             self.connection = Connection.borrow(client, database, settings.database)
         collection = self.connection.collection
+        self.retrier = Retrier(settings.operation_budget_ms / 1000)
         self.threads = ThreadStore(
             collection(settings.threads_name), settings.users_name, settings.feedback_name
         )
@@ -147,7 +169,7 @@ class MongoDataLayer(BaseDataLayer):
         self.feedback = FeedbackStore(
             collection(settings.feedback_name), settings.threads_name, settings.users_name
         )
-        self.files = FileStore(self.connection, settings.files_bucket_name)
+        self.files = FileStore(self.connection, settings.files_bucket_name, self.retrier)
         self.overflow = OverflowStore(collection(settings.overflow_name), settings.threads_name)
         self.element_owners = ElementOwnerStore(collection(settings.element_owners_name))
         self.steps = StepStore(self.threads, self.overflow, self.files, settings)
@@ -232,11 +254,13 @@ class MongoDataLayer(BaseDataLayer):
 
     # Users
 
+    @retried
     async def get_user(self, identifier: str) -> PersistedUser | None:
         await self._ready()
         lookup = as_read_id(identifier)
         return None if lookup is None else await self.users.get(lookup)
 
+    @retried
     async def create_user(self, user: User) -> PersistedUser | None:
         await self._ready()
         as_id(user.identifier, "user identifier")
@@ -244,12 +268,14 @@ class MongoDataLayer(BaseDataLayer):
 
     # Feedback
 
+    @retried
     async def upsert_feedback(self, feedback: Feedback) -> str:
         """Rate a step and return the feedback's id. Inside a Chainlit session, only a step
         of the session user's own threads (see `rate_step`)."""
         rated = await self.rate_step(feedback, context_user_identifier())
         return str(rated.id)
 
+    @retried
     async def rate_step(self, feedback: Feedback, user_identifier: str | None) -> Feedback:
         """Rate the step `feedback.forId` on behalf of the user with this identifier (None:
         on behalf of nobody, as app code outside a request) and return the feedback as
@@ -292,6 +318,7 @@ class MongoDataLayer(BaseDataLayer):
         thread_id: str = (named or allowed)[0]["_id"]
         return thread_id
 
+    @retried
     async def delete_feedback(self, feedback_id: str) -> bool:
         """Delete a feedback; returns whether there was one. Inside a Chainlit session, only
         a feedback on the session user's own threads (see `unrate_step`)."""
@@ -301,6 +328,7 @@ class MongoDataLayer(BaseDataLayer):
         await self._ready()
         return await self.feedback.delete(as_id(feedback_id, "feedback id"))
 
+    @retried
     async def unrate_step(self, feedback_id: str, user_identifier: str | None) -> bool:
         """Delete a feedback on behalf of the user with this identifier (None: on behalf of
         nobody); returns whether there was one. Raises ThreadAccessError when the feedback
@@ -321,22 +349,31 @@ class MongoDataLayer(BaseDataLayer):
 
     @queued_until_user_message
     async def create_element(self, element: "Element") -> None:
+        """Claim the element id for its thread, upload its bytes and store it. Through a
+        failover each of the three is tried again on its own, so that the file is uploaded
+        once (its upload finishes or cleans up what it began, see `FileStore.upload`)."""
         await self._ready()
         element_id = as_id(element.id, "element id")
         thread_id = as_id(element.thread_id, f"thread id of element {element_id!r}")
         element_thread_in_session_scope(thread_id, element_id)
         document = element_to_document(element.to_dict(), element_id)
         self._refuse_oversized_element(document, thread_id)
-        await self.element_owners.claim(element_id, thread_id)
+        subject = f"element {element_id!r} of thread {thread_id!r}"
+        retried_part = functools.partial(self.retrier.run, "create_element", subject=subject)
+        await retried_part(lambda: self.element_owners.claim(element_id, thread_id))
         file = ElementFile(element_id, thread_id, document.get("forId"), element.name, element.mime)
-        file_id = await self.files.upload_element_file(file, element.content, element.path)
+        file_id = await retried_part(
+            lambda: self.files.upload_element_file(file, element.content, element.path)
+        )
         if file_id is not None:
             document["fileId"] = file_id
         budget = self.settings.thread_document_budget_bytes
-        previous = await self.threads.upsert_element(thread_id, document, budget)
+        previous = await retried_part(
+            lambda: self.threads.upsert_element(thread_id, document, budget)
+        )
         if file_id is not None and previous is not None:
             replaced = [f for f in file_ids_of([previous]) if f != file_id]
-            await self.files.delete_many(replaced)
+            await retried_part(lambda: self.files.delete_many(replaced))
 
     def _refuse_oversized_element(self, document: Document, thread_id: str) -> None:
         size = bson_size(document)
@@ -347,6 +384,7 @@ class MongoDataLayer(BaseDataLayer):
                 f" {self.settings.max_element_bytes} (max_element_bytes)"
             )
 
+    @retried
     async def get_element(self, thread_id: str, element_id: str) -> "ElementDict | None":
         await self._ready()
         thread_lookup, element_lookup = as_read_id(thread_id), as_read_id(element_id)
@@ -371,6 +409,13 @@ class MongoDataLayer(BaseDataLayer):
     @queued_until_user_message
     async def _delete_element(self, element_id: str, thread_id: str | None) -> None:
         await self._ready()
+        await self.retrier.run(
+            "delete_element",
+            lambda: self._remove_element(element_id, thread_id),
+            f"element {element_id!r}",
+        )
+
+    async def _remove_element(self, element_id: str, thread_id: str | None) -> None:
         if thread_id is None:
             thread_id = await self.element_owners.owner_of(element_id)
         removed = None
@@ -386,10 +431,10 @@ class MongoDataLayer(BaseDataLayer):
     # Steps
 
     async def create_step(self, step_dict: "StepDict") -> None:
-        await self._write_step(*self._step_write_called(step_dict))
+        await self._write_step("create_step", *self._step_write_called(step_dict))
 
     async def update_step(self, step_dict: "StepDict") -> None:
-        await self._write_step(*self._step_write_called(step_dict))
+        await self._write_step("update_step", *self._step_write_called(step_dict))
 
     def _step_write_called(self, step_dict: "StepDict") -> tuple[str, Document, int, bool]:
         """The thread, the step, the call's stamp and whether a write of the step was called
@@ -406,13 +451,23 @@ class MongoDataLayer(BaseDataLayer):
 
     @queued_until_user_message
     async def _write_step(
-        self, thread_id: str, document: Document, stamp: int, written_before: bool
+        self,
+        operation: str,
+        thread_id: str,
+        document: Document,
+        stamp: int,
+        written_before: bool,
     ) -> None:
         """Create and update are one write: each field keeps the value of the latest call
-        that gave one (see step_versions.py), whatever order the writes land in."""
+        that gave one (see step_versions.py), whatever order the writes land in. Through a
+        failover the write is tried again with the stamp the call took."""
         try:
             await self._ready()
-            await self.steps.write(thread_id, document, stamp, written_before)
+            await self.retrier.run(
+                operation,
+                lambda: self.steps.write(thread_id, document, stamp, written_before),
+                f"step {document['id']!r} of thread {thread_id!r}",
+            )
         finally:
             self.recent_steps.write_ended(document["id"], thread_id)
 
@@ -428,6 +483,13 @@ class MongoDataLayer(BaseDataLayer):
     @queued_until_user_message
     async def _delete_step(self, step_id: str, session_thread_id: str | None, stamp: int) -> None:
         await self._ready()
+        await self.retrier.run(
+            "delete_step",
+            lambda: self._remove_step(step_id, session_thread_id, stamp),
+            f"step {step_id!r}",
+        )
+
+    async def _remove_step(self, step_id: str, session_thread_id: str | None, stamp: int) -> None:
         thread_id = session_thread_id or self.recent_steps.thread_of(step_id)
         if thread_id is None:
             thread_id = await self._thread_holding_step_to_delete(step_id)
@@ -458,6 +520,7 @@ class MongoDataLayer(BaseDataLayer):
 
     # Threads
 
+    @retried
     async def get_thread_author(self, thread_id: str) -> str:
         await self._ready()
         lookup = as_read_id(thread_id)
@@ -469,6 +532,7 @@ class MongoDataLayer(BaseDataLayer):
         identifier: str = document["author"][0]
         return identifier
 
+    @retried
     async def delete_thread(self, thread_id: str) -> None:
         await self._ready()
         thread_id = as_id(thread_id, "thread id")
@@ -480,6 +544,7 @@ class MongoDataLayer(BaseDataLayer):
         await self.element_owners.release([e["id"] for e in deleted.get("elements") or []])
         await self.files.delete_for_thread(thread_id)
 
+    @retried
     async def list_threads(
         self, pagination: Pagination, filters: ThreadFilter
     ) -> PaginatedResponse[ThreadDict]:
@@ -504,6 +569,7 @@ class MongoDataLayer(BaseDataLayer):
             threads,
         )
 
+    @retried
     async def get_thread(self, thread_id: str) -> ThreadDict | None:
         await self._ready()
         lookup = as_read_id(thread_id)
@@ -522,6 +588,7 @@ class MongoDataLayer(BaseDataLayer):
             document, first_or_none(document.get("author")), steps, elements
         )
 
+    @retried
     async def update_thread(
         self,
         thread_id: str,
@@ -558,6 +625,7 @@ class MongoDataLayer(BaseDataLayer):
 
     # Favorites
 
+    @retried
     async def get_favorite_steps(self, user_id: str) -> list["StepDict"]:
         await self._ready()
         lookup = as_read_id(user_id)
@@ -568,6 +636,7 @@ class MongoDataLayer(BaseDataLayer):
 
     # Restoring history from another layer (migration, import)
 
+    @retried
     async def restore_user(self, user: PersistedUser) -> None:
         """Store a user exactly as another layer had it: id, identifier, display name,
         metadata and `createdAt` kept. Idempotent. Raises UserConflictError when a different
@@ -575,6 +644,7 @@ class MongoDataLayer(BaseDataLayer):
         await self._ready()
         await self.users.restore(restored_user_document(user))
 
+    @retried
     async def restore_thread(
         self,
         thread: ThreadDict,
@@ -672,6 +742,7 @@ class MongoDataLayer(BaseDataLayer):
 
     # Maintenance
 
+    @retried
     async def prune_orphans(
         self, grace: timedelta = timedelta(hours=1), dry_run: bool = False
     ) -> int:
@@ -683,6 +754,7 @@ class MongoDataLayer(BaseDataLayer):
 
     # Operations: retention, erasure, statistics, bulk reads (the `mongo-layer` command's calls)
 
+    @retried
     async def delete_threads_older_than(
         self,
         older_than: timedelta,
@@ -706,6 +778,7 @@ class MongoDataLayer(BaseDataLayer):
             selection = replace(selection, user_id=user.id)
         return await delete_threads(self, selection, dry_run, batch_size, on_progress)
 
+    @retried
     async def erase_user(
         self,
         identifier: str,
@@ -728,6 +801,7 @@ class MongoDataLayer(BaseDataLayer):
         summary.users = 1
         return summary
 
+    @retried
     async def statistics(self, days: int = 30) -> Statistics:
         """Counts of users, threads, steps (embedded and overflowed), elements, files and
         their bytes, feedback (and its share of thumbs up), and the threads created on each
@@ -735,6 +809,7 @@ class MongoDataLayer(BaseDataLayer):
         await self._ready()
         return await collect_statistics(self, days)
 
+    @retried
     async def document_counts(self) -> dict[str, int]:
         """How many documents each of the layer's collections holds, by collection name,
         from the collections' metadata (estimated: no collection is scanned)."""
@@ -776,6 +851,7 @@ class MongoDataLayer(BaseDataLayer):
         async for batch in user_batches(self.users, batch_size):
             yield batch
 
+    @retried
     async def open_element_file(self, thread_id: str, element_id: str) -> StoredFile | None:
         """The stored file of an element of this thread, to read in chunks (its `length`,
         `name`, `mime` and `chunks()`); None when the element has no file here (it has

@@ -20,6 +20,7 @@ _ENV_FIELDS = {
     "MONGO_LAYER_HEALTH_ROUTE": "health_route",
     "MONGO_LAYER_HEALTH_TIMEOUT_MS": "health_timeout_ms",
     "MONGO_LAYER_RETENTION_DAYS": "retention_days",
+    "MONGO_LAYER_OPERATION_BUDGET_MS": "operation_budget_ms",
 }
 
 
@@ -55,6 +56,9 @@ class MongoLayerSettings(BaseModel):
     # How long a client the layer opens waits for a server before failing (PyMongo's
     # serverSelectionTimeoutMS, whose own default of 30 s would hang every request).
     server_selection_timeout_ms: int = Field(5000, gt=0)
+    # How long a data-layer call keeps trying again while MongoDB is unreachable or without
+    # a primary (a failover: README "Failover"); 0 never tries again.
+    operation_budget_ms: int = Field(30_000, ge=0)
     # Read the server's hello/buildInfo before the first operation and refuse a server that
     # lacks what the layer uses. Off only for an in-process mock, which has no server.
     check_server: bool = True

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from bson import Binary, ObjectId
 
 from ..errors import MongoLayerError
+from ..retry import Retrier
 from ..times import utc_now
 from .connection import Connection, Document, aggregate, pages_by_id
 from .documents import SCHEMA_VERSION
@@ -104,9 +105,10 @@ class ElementFile:
 class FileStore:
     """Verbs on the GridFS bucket holding element files."""
 
-    def __init__(self, connection: Connection, bucket_name: str) -> None:
+    def __init__(self, connection: Connection, bucket_name: str, retrier: Retrier) -> None:
         self.connection = connection
         self.bucket_name = bucket_name
+        self.retrier = retrier
         self.files = connection.collection(f"{bucket_name}.files")
         self.chunks = connection.collection(f"{bucket_name}.chunks")
 
@@ -120,9 +122,28 @@ class FileStore:
         Written directly rather than through the driver's bucket, which checks the bucket's
         indexes on every upload (the layer creates them once): a small file costs two
         commands. The file document goes last, so a crash leaves only chunks without a
-        file, which `prune_orphans` removes."""
+        file, which `prune_orphans` removes. Through a failover the upload starts again
+        under the same id, after removing what the failed attempt stored: never half a file,
+        never two."""
         file_id = ObjectId()
         reader = io.BytesIO(source) if isinstance(source, bytes) else source
+        start = reader.tell()
+        attempts = 0
+
+        async def attempt() -> None:
+            nonlocal attempts
+            if attempts:
+                await self.delete_many([file_id])
+                reader.seek(start)
+            attempts += 1
+            await self._write(file_id, reader, name, metadata)
+
+        await self.retrier.run("upload_file", attempt, f"file {name!r} ({file_id})")
+        return file_id
+
+    async def _write(
+        self, file_id: ObjectId, reader: IO[bytes], name: str, metadata: Document
+    ) -> None:
         length = 0
         batch: list[Document] = []
         for number, data in enumerate(iter(lambda: reader.read(CHUNK_BYTES), b"")):
@@ -143,7 +164,6 @@ class FileStore:
                 "metadata": metadata,
             }
         )
-        return file_id
 
     async def upload_path(self, path: str, name: str, metadata: Document) -> ObjectId:
         with Path(path).open("rb") as source:

@@ -116,21 +116,32 @@ def file_endpoint(layer: "MongoDataLayer") -> Any:
         try:
             thread_id = as_id(thread_id, "thread id")
             element_id = as_id(element_id, f"element id in thread {thread_id!r}")
-            allowed = await may_read_thread(layer, thread_id, user)
+            allowed = await layer.retrier.run(
+                "file_route", lambda: may_read_thread(layer, thread_id, user)
+            )
         except InvalidIdError:
             raise not_found from None
         if not allowed:
             raise (
                 HTTPException(status_code=401, detail="Unauthorized") if user is None else not_found
             )
-        element = await layer.threads.find_element(thread_id, element_id)
-        stored = None if element is None else await layer.files.open(element.get("fileId"))
+        element, stored = await layer.retrier.run(
+            "file_route", lambda: stored_element_file(layer, thread_id, element_id)
+        )
         if element is None or stored is None:
             raise not_found
         with_body = request.method != "HEAD"
         return file_response(stored, element, request.headers.get("range"), with_body)
 
     return serve_element_file
+
+
+async def stored_element_file(
+    layer: "MongoDataLayer", thread_id: str, element_id: str
+) -> tuple[dict[str, Any] | None, StoredFile | None]:
+    """The element of this thread and its stored file (either None when missing)."""
+    element = await layer.threads.find_element(thread_id, element_id)
+    return element, None if element is None else await layer.files.open(element.get("fileId"))
 
 
 def file_response(
