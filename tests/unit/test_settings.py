@@ -36,6 +36,7 @@ def test_settings_are_read_from_the_environment() -> None:
             "MONGO_LAYER_FILES_BUCKET": "uploads",
             "MONGO_LAYER_FILE_ROUTE": "/files",
             "MONGO_LAYER_SERVER_SELECTION_TIMEOUT_MS": "1500",
+            "MONGO_LAYER_OPERATION_BUDGET_MS": "2500",
         }
     )
 
@@ -46,6 +47,7 @@ def test_settings_are_read_from_the_environment() -> None:
     assert settings.files_bucket_name == "chat_uploads"
     assert settings.file_route == "/files"
     assert settings.server_selection_timeout_ms == 1500
+    assert settings.operation_budget_ms == 2500
 
 
 def test_an_empty_environment_gives_the_defaults() -> None:
