@@ -3,7 +3,7 @@
 import inspect
 import io
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -122,48 +122,69 @@ class FileStore:
         Written directly rather than through the driver's bucket, which checks the bucket's
         indexes on every upload (the layer creates them once): a small file costs two
         commands. The file document goes last, so a crash leaves only chunks without a
-        file, which `prune_orphans` removes. Through a failover the upload starts again
-        under the same id, after removing what the failed attempt stored: never half a file,
-        never two."""
+        file, which `prune_orphans` removes. Through a failover each write is tried again
+        after removing what its failed attempt stored: never half a file, never two, and
+        the source is read once."""
         file_id = ObjectId()
+        subject = f"file {name!r} ({file_id})"
         reader = io.BytesIO(source) if isinstance(source, bytes) else source
-        start = reader.tell()
+        length, first, batch = 0, 0, []
+        for data in iter(lambda: reader.read(CHUNK_BYTES), b""):
+            batch.append(data)
+            length += len(data)
+            if len(batch) == CHUNKS_PER_INSERT:
+                await self._insert_chunks(file_id, first, batch, subject)
+                first, batch = first + len(batch), []
+        if batch:
+            await self._insert_chunks(file_id, first, batch, subject)
+        document = {
+            "_id": file_id,
+            "length": length,
+            "chunkSize": CHUNK_BYTES,
+            "uploadDate": utc_now(),
+            "filename": name or "file",
+            "metadata": metadata,
+        }
+        await self._write_once(
+            lambda: self.files.insert_one(dict(document)),
+            lambda: self.files.delete_one({"_id": file_id}),
+            subject,
+        )
+        return file_id
+
+    async def _insert_chunks(
+        self, file_id: ObjectId, first: int, pieces: list[bytes], subject: str
+    ) -> None:
+        numbers = {"$gte": first, "$lt": first + len(pieces)}
+        await self._write_once(
+            lambda: self.chunks.insert_many(
+                [
+                    {"files_id": file_id, "n": first + offset, "data": Binary(data)}
+                    for offset, data in enumerate(pieces)
+                ]
+            ),
+            lambda: self.chunks.delete_many({"files_id": file_id, "n": numbers}),
+            subject,
+        )
+
+    async def _write_once(
+        self,
+        write: Callable[[], Awaitable[Any]],
+        undo: Callable[[], Awaitable[Any]],
+        subject: str,
+    ) -> None:
+        """`write()`, and through a failover `undo()` before each further attempt: an
+        insert whose reply was lost may have been applied."""
         attempts = 0
 
         async def attempt() -> None:
             nonlocal attempts
             if attempts:
-                await self.delete_many([file_id])
-                reader.seek(start)
+                await undo()
             attempts += 1
-            await self._write(file_id, reader, name, metadata)
+            await write()
 
-        await self.retrier.run("upload_file", attempt, f"file {name!r} ({file_id})")
-        return file_id
-
-    async def _write(
-        self, file_id: ObjectId, reader: IO[bytes], name: str, metadata: Document
-    ) -> None:
-        length = 0
-        batch: list[Document] = []
-        for number, data in enumerate(iter(lambda: reader.read(CHUNK_BYTES), b"")):
-            batch.append({"files_id": file_id, "n": number, "data": Binary(data)})
-            length += len(data)
-            if len(batch) == CHUNKS_PER_INSERT:
-                await self.chunks.insert_many(batch)
-                batch = []
-        if batch:
-            await self.chunks.insert_many(batch)
-        await self.files.insert_one(
-            {
-                "_id": file_id,
-                "length": length,
-                "chunkSize": CHUNK_BYTES,
-                "uploadDate": utc_now(),
-                "filename": name or "file",
-                "metadata": metadata,
-            }
-        )
+        await self.retrier.run("upload_file", attempt, subject)
 
     async def upload_path(self, path: str, name: str, metadata: Document) -> ObjectId:
         with Path(path).open("rb") as source:
