@@ -29,6 +29,7 @@ MAX_RECORD_BYTES = 32 * 1024 * 1024
 MAX_RECORD_NESTING = MONGODB_MAX_NESTING + 1
 # json.loads pairs the escapes of a surrogate pair; any surrogate left alone is not UTF-8.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class ArchiveHeader(BaseModel):
@@ -155,7 +156,8 @@ def record_line(record: BaseModel) -> str:
 def parse_record(line: str, number: int) -> Record:
     """The record on line `number` of an archive. Raises ArchiveError naming the line and
     what is wrong with it: not JSON, not a record, a value MongoDB cannot store (a key with
-    NUL, a lone surrogate, nesting past MongoDB's), or a field of the wrong type."""
+    NUL, a lone surrogate, an integer past 64 bits, nesting past MongoDB's), or a field of
+    the wrong type."""
     where = f"line {number} of the archive"
     try:
         fields = json.loads(line)
@@ -198,6 +200,8 @@ def unstorable_value(fields: dict[str, Any]) -> str | None:
                     return f"the key {key!r} holds a lone surrogate, which is not UTF-8"
             if isinstance(item, str) and LONE_SURROGATE.search(item):
                 return f"the value of {key!r} holds a lone surrogate, which is not UTF-8"
+            if isinstance(item, int) and not INT64_MIN <= item <= INT64_MAX:
+                return f"the value of {key!r} is an integer past MongoDB's 64 bits"
             if isinstance(item, dict | list):
                 pending.append((item, nesting + 1))
     return None

@@ -172,6 +172,17 @@ def malformed_archives(path: Path, history: History) -> dict[str, tuple[Path, in
             2,
         ),
         "a lone surrogate": ([thread_line(id="a-chat", userId=alice, name="\ud800")], 2),
+        "an integer past 64 bits after a valid step": (
+            [
+                thread_line(
+                    id="a-chat",
+                    userId=alice,
+                    name="renamed",
+                    steps=[valid_step, {"id": "late", "generation": {"n": 2**64}}],
+                )
+            ],
+            2,
+        ),
         "a bad time after a valid step": (
             [
                 thread_line(

@@ -42,6 +42,10 @@ def test_a_line_that_is_not_utf8_is_refused_naming_it() -> None:
         ('{"record": "thread", "thread": {"id": "t", "tags": "a"}}', "thread.tags"),
         ('{"record": "chunk", "data": "a"}', "data"),
         ('{"record": "user", "user": {"id": "u", "identifier": "a", "role": "x"}}', "user"),
+        (
+            '{"record": "thread", "thread": {"id": "t", "metadata": {"n": 9223372036854775808}}}',
+            "64 bits",
+        ),
         ("5", "is not an archive record"),
     ],
 )
