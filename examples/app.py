@@ -15,6 +15,7 @@ import hmac
 import logging
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,7 +30,7 @@ from chainlit.element import Element
 from chainlit.server import sio
 from chainlit.types import ThreadDict
 from database_check import database_problem, problem_line
-from embedded_server import AppDataServer
+from embedded_server import AppDataServer, process_is_running
 from origins import OriginError, allowed_origins, is_own_page
 
 from mongo_layer import MongoDataLayer, MongoLayerSettings
@@ -72,11 +73,16 @@ def use_own_files_directory() -> None:
     """Chainlit keeps uploads and generated files in `.files/` of the folder it runs in and
     deletes that whole folder when it stops, under every other copy of the app running
     there. Each copy keeps them in its own folder inside it instead, which is the one
-    Chainlit deletes when this copy stops."""
+    Chainlit deletes when this copy stops. The folder of a copy that was killed instead is
+    deleted when the next copy starts."""
     if chainlit_config.FILES_DIRECTORY.name.startswith("copy-"):
         return  # a reload (-w) of this module in the same process
     shared = chainlit_config.FILES_DIRECTORY
-    own = Path(tempfile.mkdtemp(prefix=f"copy-{config.run.port}-", dir=shared))
+    for folder in shared.glob("copy-*-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not process_is_running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    own = Path(tempfile.mkdtemp(prefix=f"copy-{os.getpid()}-", dir=shared))
     chainlit_config.FILES_DIRECTORY = own
     # server.py imported the name: its shutdown deletes what its own global names.
     vars(chainlit_server)["FILES_DIRECTORY"] = own

@@ -20,7 +20,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
-from .conftest import ARTIFACTS, PASSWORDS, BrowserSession, ExampleApp, until
+from .conftest import ARTIFACTS, EXAMPLES, PASSWORDS, BrowserSession, ExampleApp, until
 from .test_feedback_ownership import logged_in
 
 pytestmark = pytest.mark.e2e
@@ -127,13 +127,16 @@ def test_a_server_left_by_a_killed_copy_is_reused_then_stopped_by_the_last_copy(
     killed = copies.start("killed")
     server = copies.server()
     assert killed.process is not None
+    [files_folder] = (EXAMPLES / ".files").glob(f"copy-{killed.process.pid}-*")
     os.killpg(killed.process.pid, signal.SIGKILL)
     killed.process.wait()
     killed.process = None
     assert is_running(server["pid"]), "kill -9 leaves the server behind"
+    assert files_folder.is_dir(), "and its uploads folder"
 
     survivor = copies.start("survivor")
     assert copies.server() == server
+    assert not files_folder.exists(), "the next copy deletes the killed copy's folder"
     assert logs_in_and_lists_threads(survivor, "alice")
     survivor.stop()
     assert not is_running(server["pid"])
