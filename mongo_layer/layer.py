@@ -842,13 +842,13 @@ class MongoDataLayer(BaseDataLayer):
             if user is None:
                 return
             selection = replace(selection, user_id=user.id)
-        async for batch in thread_batches(self.threads, selection, batch_size):
+        async for batch in thread_batches(self.threads, selection, batch_size, self.retrier):
             yield batch
 
     async def user_batches(self, batch_size: int = 100) -> AsyncIterator[list[PersistedUser]]:
         """Every stored user, `batch_size` at a time in id order."""
         await self._ready()
-        async for batch in user_batches(self.users, batch_size):
+        async for batch in user_batches(self.users, batch_size, self.retrier):
             yield batch
 
     @retried

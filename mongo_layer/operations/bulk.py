@@ -13,6 +13,7 @@ from datetime import datetime
 from chainlit.user import PersistedUser
 from pydantic import BaseModel, computed_field
 
+from ..retry import Retrier
 from ..storage.connection import Document, aggregate, pages_by_id
 from ..storage.documents import UserDocument
 from ..storage.feedback import FeedbackStore
@@ -63,17 +64,20 @@ def thread_activity(document: Document) -> ThreadActivity:
 
 
 async def thread_batches(
-    threads: ThreadStore, selection: ThreadSelection, batch_size: int
+    threads: ThreadStore, selection: ThreadSelection, batch_size: int, retrier: Retrier
 ) -> AsyncIterator[list[ThreadActivity]]:
     """The selected threads, `batch_size` at a time, in id order."""
     projection = {"userId": 1, "createdAt": 1, "updatedAt": 1}
-    async for page in pages_by_id(threads.collection, selection.query(), batch_size, projection):
+    pages = pages_by_id(threads.collection, selection.query(), batch_size, retrier, projection)
+    async for page in pages:
         yield [thread_activity(document) for document in page]
 
 
-async def user_batches(users: UserStore, batch_size: int) -> AsyncIterator[list[PersistedUser]]:
+async def user_batches(
+    users: UserStore, batch_size: int, retrier: Retrier
+) -> AsyncIterator[list[PersistedUser]]:
     """Every stored user, `batch_size` at a time, in id order."""
-    async for page in pages_by_id(users.collection, {}, batch_size):
+    async for page in pages_by_id(users.collection, {}, batch_size, retrier):
         yield [UserDocument.model_validate(user).to_persisted_user() for user in page]
 
 

@@ -39,7 +39,7 @@ async def delete_threads(
         dry_run=dry_run,
         selected=await layer.threads.collection.count_documents(selection.query()),
     )
-    async for batch in thread_batches(layer.threads, selection, batch_size):
+    async for batch in thread_batches(layer.threads, selection, batch_size, layer.retrier):
         thread_ids = [thread.id for thread in batch]
         summary.add(await layer.contents.contents(thread_ids))
         if not dry_run:

@@ -4,6 +4,7 @@ Both drivers expose the same collection verbs; the two places they differ (wheth
 `aggregate` must be awaited, and which GridFS bucket class to use) are handled here.
 """
 
+import functools
 import inspect
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, DuplicateKeyError
 
 from ..errors import InvalidUriError, MongoLayerError
+from ..retry import Retrier
 
 Document = dict[str, Any]
 
@@ -130,11 +132,19 @@ async def pages_by_id(
     collection: Any,
     query: Mapping[str, Any],
     batch_size: int,
+    retrier: Retrier,
     projection: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[list[Document]]:
     """The documents `query` matches, `batch_size` at a time in `_id` order, each page one
     command that starts after the last id seen: documents deleted or added meanwhile never
-    make a page skip or repeat one, and no more than a page is held in memory."""
+    make a page skip or repeat one, and no more than a page is held in memory. Through a
+    failover a page is read again from the same place (`retrier`)."""
+
+    async def read(page: Mapping[str, Any]) -> list[Document]:
+        cursor = collection.find(page, projection).sort("_id", 1).limit(batch_size)
+        found: list[Document] = await cursor.to_list(None)
+        return found
+
     after: Any = None
     while True:
         page = dict(query)
@@ -143,8 +153,7 @@ async def pages_by_id(
             # index for an `$and`.
             after_last = {"_id": {"$gt": after}}
             page = page | after_last if "_id" not in page else {"$and": [page, after_last]}
-        cursor = collection.find(page, projection).sort("_id", 1).limit(batch_size)
-        found: list[Document] = await cursor.to_list(None)
+        found = await retrier.run("read_pages", functools.partial(read, page))
         if not found:
             return
         yield found

@@ -244,7 +244,7 @@ class FileStore:
             "metadata.kind": {"$in": [ELEMENT_FILE, STEP_FIELD_FILE]},
         }
         projection = {"metadata.threadId": 1}
-        async for found in pages_by_id(self.files, query, batch_size, projection):
+        async for found in pages_by_id(self.files, query, batch_size, self.retrier, projection):
             by_thread: dict[str, list[ObjectId]] = {}
             for document in found:
                 thread_id = (document.get("metadata") or {}).get("threadId")

@@ -306,3 +306,23 @@ async def test_nothing_else_is_tried_again() -> None:
         await retrier.run("create_step", refused)
     assert calls == 1
     assert retrier.retries == 0
+
+
+async def test_batches_read_through_an_election_yield_every_thread_once(
+    fault_proxy: FaultProxy, layer_through_proxy: LayerThroughProxy
+) -> None:
+    through_proxy = await layer_through_proxy(
+        operation_budget_ms=10_000, server_selection_timeout_ms=500
+    )
+    thread_ids = [f"t{n}" for n in range(6)]
+    for thread_id in thread_ids:
+        await through_proxy.update_thread(thread_id, name=thread_id)
+
+    seen: list[str] = []
+    async for batch in through_proxy.thread_batches(batch_size=2):
+        seen += [thread.id for thread in batch]
+        if len(seen) == 2:
+            fault_proxy.refuse_for(1.5)
+
+    assert seen == thread_ids
+    assert through_proxy.retrier.retries > 0
