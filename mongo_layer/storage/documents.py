@@ -48,9 +48,11 @@ def step_to_document(step: Mapping[str, Any]) -> Document:
             value = parse_time(value, f"step {step.get('id')!r} field {field}")
         elif field == "parentId":
             value = as_optional_id(value, f"parentId of step {step.get('id')!r}")
-        document[field] = escape_keys(
-            value, f"{field} of step {step.get('id')!r} in thread {step.get('threadId')!r}"
-        )
+        elif isinstance(value, dict | list | tuple):
+            value = escape_keys(
+                value, f"{field} of step {step.get('id')!r} in thread {step.get('threadId')!r}"
+            )
+        document[field] = value
     document["id"] = as_id(step.get("id"), "step id")
     return document
 

@@ -36,7 +36,7 @@ from .step_versions import (
     taken_changes,
     tombstone,
 )
-from .threads import SIZE, ThreadStore, bson_size, stored_size, without_elements_of_step
+from .threads import SIZE, ThreadStore, stored_size, without_elements_of_step
 
 # How many full threads a layer remembers the embedded steps of (see `StepStore.write`).
 REMEMBERED_FULL_THREADS = 1024
@@ -68,20 +68,21 @@ class StepStore:
         """One idempotent upsert of the step, as called at `stamp` (see `step_versions.py`):
         one command for a thread under its budget. `stored_before` (a write of the step was
         called earlier) says which command to try first; it is a guess, never trusted."""
-        file_ids = await self._offload_large_fields(thread_id, step)
+        oversized = oversized_fields(step, self.settings.large_field_bytes)
+        file_ids = await self._offload(thread_id, step["id"], oversized) if oversized else {}
         embedded = with_offloaded_fields(step, file_ids)
-        size = bson_size(embedded)
+        changes = non_empty_fields(embedded) | offload_changes(embedded, file_ids)
+        item = new_step(embedded, changes, stamp)
+        size = stored_size(item)
         if size > MAX_STEP_BYTES:
             await self.files.delete_many(list(file_ids.values()))
             raise ThreadTooLargeError(
                 f"step {step['id']!r} of thread {thread_id!r} is {size} bytes once its input,"
                 f" output and generation are moved out; a step may take {MAX_STEP_BYTES} bytes"
             )
-        changes = non_empty_fields(embedded) | offload_changes(embedded, file_ids)
-        item = new_step(embedded, changes, stamp)
         activity_at = stamp_time(stamp)
         if await self._write_with_operators(
-            thread_id, item, changes, stamp, activity_at, stored_before
+            thread_id, item, size, changes, stamp, activity_at, stored_before
         ):
             return
         await self._upsert(
@@ -92,6 +93,7 @@ class StepStore:
         self,
         thread_id: str,
         item: Document,
+        size: int,
         changes: Document,
         stamp: int,
         activity_at: datetime,
@@ -112,11 +114,11 @@ class StepStore:
                 step_id,
                 newer_than_stored(step_id, changes, stamp),
                 taken_changes("steps.$", changes, stamp)
-                | {"$inc": {SIZE: stored_size(item)}, "$max": {"updatedAt": activity_at}},
+                | {"$inc": {SIZE: size}, "$max": {"updatedAt": activity_at}},
             )
         else:
             budget = self.settings.thread_document_budget_bytes
-            written = await self.threads.append_step(thread_id, item, budget, activity_at)
+            written = await self.threads.append_step(thread_id, item, size, budget, activity_at)
         path = "updated" if stored_before else "appended"
         self.write_paths[path if written else f"{path}, then merged"] += 1
         return written
@@ -162,17 +164,20 @@ class StepStore:
     def forget_thread(self, thread_id: str) -> None:
         self._embedded_in_full_thread.pop(thread_id, None)
 
-    async def _offload_large_fields(self, thread_id: str, step: Document) -> dict[str, Any]:
+    async def _offload(
+        self, thread_id: str, step_id: str, oversized: dict[str, bytes]
+    ) -> dict[str, Any]:
+        """Upload the step's oversized fields to GridFS; returns their file ids by field."""
         file_ids: dict[str, Any] = {}
-        for field, data in oversized_fields(step, self.settings.large_field_bytes).items():
+        for field, data in oversized.items():
             metadata = {
                 "kind": STEP_FIELD_FILE,
                 "schemaVersion": SCHEMA_VERSION,
                 "threadId": thread_id,
-                "stepId": step["id"],
+                "stepId": step_id,
                 "field": field,
             }
-            file_ids[field] = await self.files.upload(data, f"{step['id']}.{field}", metadata)
+            file_ids[field] = await self.files.upload(data, f"{step_id}.{field}", metadata)
         return file_ids
 
     async def of_thread(self, thread: Document) -> list[Document]:

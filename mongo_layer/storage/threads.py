@@ -324,13 +324,12 @@ class ThreadStore:
         )
 
     async def append_step(
-        self, thread_id: str, step: Document, budget_bytes: int, activity_at: datetime
+        self, thread_id: str, step: Document, size: int, budget_bytes: int, activity_at: datetime
     ) -> bool:
-        """Append a step the thread does not hold, creating the thread when needed, in one
-        command of update operators. Returns False, writing nothing, when the thread holds
-        the step already (or its deletion), is full, or might be by its running size: the
-        merge pipeline decides those (`upsert_step`)."""
-        size = stored_size(step)
+        """Append a step the thread does not hold (`size`: its `stored_size`), creating the
+        thread when needed, in one command of update operators. Returns False, writing
+        nothing, when the thread holds the step already (or its deletion), is full, or might
+        be by its running size: the merge pipeline decides those (`upsert_step`)."""
         query = {
             "_id": thread_id,
             "steps.id": {"$ne": step["id"]},
