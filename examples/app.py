@@ -29,7 +29,7 @@ from chainlit.data import get_data_layer
 from chainlit.element import Element
 from chainlit.server import sio
 from chainlit.types import ThreadDict
-from database_check import database_problem, problem_line
+from database_check import command_line, database_problem, problem_line
 from embedded_server import AppDataServer, process_is_running
 from origins import OriginError, allowed_origins, is_own_page
 
@@ -123,11 +123,15 @@ def layer_settings() -> MongoLayerSettings:
 
 def exit_unless_database_usable(uri: str) -> None:
     """Before Chainlit serves anyone: a database that does not answer, or cannot run the
-    layer, ends the app with one line instead of failing every login later."""
-    problem = asyncio.run(database_problem(uri, layer_settings()))
+    layer, ends the app with one line instead of failing every login later. A usable one
+    is logged as the line that reaches it with the `mongo-layer` command."""
+    settings = layer_settings()
+    problem = asyncio.run(database_problem(uri, settings))
     if problem is not None:
         logger.error(problem_line(uri, problem))
         raise SystemExit(1)
+    reach = command_line(uri, settings.database)
+    logger.info("the mongo-layer command reaches this app's data with: %s", reach)
 
 
 def allow_own_origins() -> None:

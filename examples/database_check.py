@@ -3,6 +3,8 @@
 Without it, a wrong MONGODB_URI shows only when a user logs in (a timeout, then a blank page).
 """
 
+import shlex
+
 from mongo_layer import MongoDataLayer, MongoLayerError, MongoLayerSettings, ServerUnreachableError
 
 
@@ -38,6 +40,16 @@ async def database_problem(uri: str, settings: MongoLayerSettings) -> str | None
     if not report.usable:
         return str(report.refusal())
     return None
+
+
+def command_line(uri: str, database: str) -> str:
+    """The shell line that points `mongo-layer` at this app's data (a password in the URI
+    shows as `***`: the line is for a log)."""
+    shown_uri, _ = masked_uri(uri)
+    return (
+        f"MONGODB_URI={shlex.quote(shown_uri)} MONGODB_DATABASE={shlex.quote(database)}"
+        " mongo-layer check"
+    )
 
 
 def problem_line(uri: str, problem: str) -> str:

@@ -236,10 +236,16 @@ class MongoDataLayer(BaseDataLayer):
 
     async def check(self) -> DeploymentReport:
         """What the server is (kind, version, topology), whether it has everything the layer
-        uses, and which of the layer's indexes exist. An unusable server is reported, not
-        refused; ServerUnreachableError when no server answers."""
+        uses, which of the layer's indexes exist, and which of its collections this database
+        holds. An unusable server is reported, not refused; ServerUnreachableError when no
+        server answers."""
         report = await read_server(self.connection)
         report.indexes = await index_statuses(self.connection, self.settings)
+        report.database = self.connection.database.name
+        stored = set(await self.connection.database.list_collection_names())
+        report.collections = [
+            name for name in self.settings.history_collection_names if name in stored
+        ]
         return report
 
     async def _ready(self) -> None:
@@ -813,16 +819,11 @@ class MongoDataLayer(BaseDataLayer):
     async def document_counts(self) -> dict[str, int]:
         """How many documents each of the layer's collections holds, by collection name,
         from the collections' metadata (estimated: no collection is scanned)."""
-        collections = [
-            self.threads.collection,
-            self.overflow.collection,
-            self.users.collection,
-            self.feedback.collection,
-            self.element_owners.collection,
-            self.files.files,
-            self.files.chunks,
-        ]
-        return {c.name: await c.estimated_document_count() for c in collections}
+        collection = self.connection.collection
+        return {
+            name: await collection(name).estimated_document_count()
+            for name in self.settings.history_collection_names
+        }
 
     async def thread_batches(
         self,

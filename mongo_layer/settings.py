@@ -98,6 +98,21 @@ class MongoLayerSettings(BaseModel):
     def files_bucket_name(self) -> str:
         return self.collection_prefix + self.files_bucket
 
+    @property
+    def history_collection_names(self) -> list[str]:
+        """The collections holding an app's history (not the leases): threads, overflowed
+        steps, users, feedback, element owners and the GridFS bucket's two."""
+        bucket = self.files_bucket_name
+        return [
+            self.threads_name,
+            self.overflow_name,
+            self.users_name,
+            self.feedback_name,
+            self.element_owners_name,
+            f"{bucket}.files",
+            f"{bucket}.chunks",
+        ]
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "MongoLayerSettings":
         """Settings from `MONGODB_DATABASE` and the optional `MONGO_LAYER_*` variables."""

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 def check(target: DatabaseTarget, as_json: bool) -> None:
     """Connect and report the server (kind, version, topology), whether it has everything
     the layer uses, which of the layer's indexes exist, and how many documents each
-    collection holds. Exit status 3 when the layer cannot work on this server, 1 when no
-    server answers."""
+    collection holds. Exit status 3 when the layer cannot work on this server, 4 when the
+    database holds none of the layer's collections (a new deployment, or the wrong
+    --database), 1 when no server answers."""
     report, counts = target.run(inspect)
     if as_json:
         print_json(
@@ -31,6 +32,13 @@ def check(target: DatabaseTarget, as_json: bool) -> None:
         print_report(report, counts)
     if not report.usable:
         raise click.exceptions.Exit(ExitCode.UNUSABLE_SERVER)
+    if not report.collections:
+        click.echo(
+            f"Error: database {report.database!r} holds none of the layer's collections:"
+            " a new deployment, or the wrong --database / MONGODB_DATABASE",
+            err=True,
+        )
+        raise click.exceptions.Exit(ExitCode.EMPTY_DATABASE)
 
 
 async def inspect(layer: "MongoDataLayer") -> tuple["DeploymentReport", dict[str, int]]:
@@ -45,6 +53,7 @@ def print_report(report: "DeploymentReport", counts: dict[str, int]) -> None:
     console.print(f"server: {report.server} {report.version}, {report.topology}")
     console.print(f"hosts: {', '.join(report.hosts)}")
     console.print(f"mongo_layer: {verdict}")
+    console.print(f"database: {report.database}" + ("" if report.collections else " (empty)"))
     capabilities = Table("needs", "here", "why", "used for", title="Capabilities")
     for capability in report.capabilities:
         here = "yes" if capability.available else "[bold red]no[/bold red]"

@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     # subcommand whose extra is not installed: nothing was done, the call must change.
     USAGE = 2
     UNUSABLE_SERVER = 3  # `check`: the server answered, but the layer cannot work there
+    EMPTY_DATABASE = 4  # `check`: usable, but the database holds none of the layer's data
 
 
 @dataclass(frozen=True)

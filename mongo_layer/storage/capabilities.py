@@ -53,7 +53,8 @@ class IndexStatus(BaseModel):
 
 class DeploymentReport(BaseModel):
     """What `MongoDataLayer.check()` found: the server, its topology, the features the layer
-    needs (each available or not, and why) and the layer's indexes."""
+    needs (each available or not, and why), the layer's indexes, and which of its
+    collections the database holds."""
 
     hosts: list[str]
     server: str
@@ -61,6 +62,10 @@ class DeploymentReport(BaseModel):
     topology: Topology
     capabilities: list[Capability]
     indexes: list[IndexStatus] = Field(default_factory=list)
+    database: str = ""
+    collections: list[str] = Field(default_factory=list)
+    """The layer's history collections the database holds: none for a database the layer
+    never wrote to (a new deployment, or the wrong database name)."""
 
     @property
     def usable(self) -> bool:

@@ -38,9 +38,18 @@ def answer_no_indexes(request: Any) -> bool:
     return True
 
 
+def answer_no_collections(request: Any) -> bool:
+    if request.command_name != "listCollections":
+        return False
+    namespace = f"{request.namespace}.$cmd.listCollections"
+    request.replies({"cursor": {"id": 0, "ns": namespace, "firstBatch": []}})
+    return True
+
+
 class FakeServer:
     """A mockupdb server answering `hello` and `buildInfo` as scripted, and listing no
-    indexes; any other command is left unanswered (the client then times out)."""
+    indexes and no collections; any other command is left unanswered (the client then
+    times out)."""
 
     def __init__(self, hello: dict[str, Any], build_info: dict[str, Any]) -> None:
         self.server = MockupDB()
@@ -49,6 +58,7 @@ class FakeServer:
         self.server.autoresponds("hello", answer)
         self.server.autoresponds("buildInfo", build_info)
         self.server.autoresponds(answer_no_indexes)
+        self.server.autoresponds(answer_no_collections)
         self.server.autoresponds("endSessions")
         self.server.run()
         self.uri = f"{self.server.uri}/?directConnection=true&socketTimeoutMS=5000"

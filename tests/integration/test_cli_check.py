@@ -28,7 +28,26 @@ async def test_check_reports_a_usable_server_its_indexes_and_documents(
     assert run.exit_code == ExitCode.OK, run.stderr
     assert "mongo_layer: usable" in run.stdout
     assert "missing" not in run.stdout
+    assert f"database: {layer.settings.database}\n" in run.stdout
     assert "Documents" in run.stdout
+
+
+async def test_check_exits_4_naming_a_database_that_holds_none_of_the_layers_data(
+    mongo_layer_command: RunCommand, database_name: str
+) -> None:
+    run = await mongo_layer_command("check")
+    as_json = await mongo_layer_command("check", "--json")
+
+    assert run.exit_code == ExitCode.EMPTY_DATABASE
+    assert "mongo_layer: usable" in run.stdout
+    assert f"database: {database_name} (empty)" in run.stdout
+    assert run.stderr == (
+        f"Error: database {database_name!r} holds none of the layer's collections: a new"
+        " deployment, or the wrong --database / MONGODB_DATABASE\n"
+    )
+    report = json.loads(as_json.stdout)
+    assert as_json.exit_code == ExitCode.EMPTY_DATABASE
+    assert (report["database"], report["collections"]) == (database_name, [])
 
 
 async def test_check_json_gives_the_report_and_estimated_counts(
@@ -45,6 +64,7 @@ async def test_check_json_gives_the_report_and_estimated_counts(
     assert {k: report[k] for k in expected} == expected
     assert all(index["present"] for index in report["indexes"])
     assert report["documents"][layer.settings.threads_name] == 1
+    assert layer.settings.threads_name in report["collections"]
 
 
 async def test_check_exits_3_on_a_server_the_layer_cannot_use() -> None:
