@@ -815,15 +815,19 @@ class MongoDataLayer(BaseDataLayer):
         await self._ready()
         return await collect_statistics(self, days)
 
-    @retried
     async def document_counts(self) -> dict[str, int]:
         """How many documents each of the layer's collections holds, by collection name,
-        from the collections' metadata (estimated: no collection is scanned)."""
+        from the collections' metadata (estimated: no collection is scanned). Like `check()`
+        it creates nothing: no index, and so no collection, is made for counting."""
         collection = self.connection.collection
-        return {
-            name: await collection(name).estimated_document_count()
-            for name in self.settings.history_collection_names
-        }
+
+        async def count() -> dict[str, int]:
+            return {
+                name: await collection(name).estimated_document_count()
+                for name in self.settings.history_collection_names
+            }
+
+        return await self.retrier.run("document_counts", count)
 
     async def thread_batches(
         self,

@@ -38,7 +38,7 @@ async def test_check_exits_4_naming_a_database_that_holds_none_of_the_layers_dat
     run = await mongo_layer_command("check")
     as_json = await mongo_layer_command("check", "--json")
 
-    assert run.exit_code == ExitCode.EMPTY_DATABASE
+    assert run.exit_code == ExitCode.EMPTY_DATABASE, run.stdout
     assert "mongo_layer: usable" in run.stdout
     assert f"database: {database_name} (empty)" in run.stdout
     assert run.stderr == (
