@@ -1,6 +1,6 @@
 """GridFS: the bytes of element files (and of step fields too large to embed)."""
 
-import inspect
+import functools
 import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,7 +38,7 @@ class Readable(Protocol):
 class StoredFile:
     """A GridFS file's description (size, type, name) and a way to read its bytes."""
 
-    def __init__(self, document: Document, chunks: Any) -> None:
+    def __init__(self, document: Document, chunks: Any, retrier: Retrier) -> None:
         metadata = document.get("metadata") or {}
         self.id = document["_id"]
         self.length = int(document["length"])
@@ -47,37 +47,38 @@ class StoredFile:
         self.mime: str = metadata.get("mime") or "application/octet-stream"
         self.thread_id: str | None = metadata.get("threadId")
         self._chunks = chunks
+        self._retrier = retrier
 
     async def chunks(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """The bytes from `start` up to and including `end`, one GridFS chunk at a time.
 
         The chunks are fetched a few per round trip: a download cursor's first batch
-        would otherwise bring up to 16 MB of the file into memory at once."""
+        would otherwise bring up to 16 MB of the file into memory at once. Each fetch
+        names the chunks it wants, so through a failover the download goes on from the
+        chunk it reached."""
         end = self.length - 1 if end is None else min(end, self.length - 1)
         if start > end:
             return
-        first, last = start // self.chunk_size, end // self.chunk_size
-        cursor = (
-            self._chunks.find(
-                {"files_id": self.id, "n": {"$gte": first, "$lte": last}}, {"n": 1, "data": 1}
+        expected, last = start // self.chunk_size, end // self.chunk_size
+        while expected <= last:
+            upto = min(expected + CHUNKS_PER_READ - 1, last)
+            found = await self._retrier.run(
+                "read_file", functools.partial(self._read_chunks, expected, upto)
             )
-            .sort("n", 1)
-            .batch_size(CHUNKS_PER_READ)
-        )
-        expected = first
-        try:
-            async for chunk in cursor:
+            for chunk in found:
                 if chunk["n"] != expected:
                     break
                 offset = expected * self.chunk_size
                 yield bytes(chunk["data"])[max(0, start - offset) : end - offset + 1]
                 expected += 1
-        finally:
-            closing = cursor.close()
-            if inspect.isawaitable(closing):
-                await closing
-        if expected <= last:
-            raise MongoLayerError(f"GridFS file {self.id} is missing its chunk {expected}")
+            if expected <= upto:
+                raise MongoLayerError(f"GridFS file {self.id} is missing its chunk {expected}")
+
+    async def _read_chunks(self, first: int, last: int) -> list[Document]:
+        query = {"files_id": self.id, "n": {"$gte": first, "$lte": last}}
+        cursor = self._chunks.find(query, {"n": 1, "data": 1}).sort("n", 1)
+        found: list[Document] = await cursor.to_list(None)
+        return found
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ class FileStore:
         if file_id is None:
             return None
         document = await self.files.find_one({"_id": file_id})
-        return None if document is None else StoredFile(document, self.chunks)
+        return None if document is None else StoredFile(document, self.chunks, self.retrier)
 
     async def delete_many(self, file_ids: list[ObjectId]) -> None:
         """Delete files by id: their descriptions first, then their chunks (a crash between

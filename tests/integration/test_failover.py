@@ -326,3 +326,24 @@ async def test_batches_read_through_an_election_yield_every_thread_once(
 
     assert seen == thread_ids
     assert through_proxy.retrier.retries > 0
+
+
+async def test_a_download_goes_on_through_an_election_from_the_chunk_it_reached(
+    fault_proxy: FaultProxy, layer_through_proxy: LayerThroughProxy, layer: MongoDataLayer
+) -> None:
+    content = bytes(range(256)) * 12 * 1024  # 3 MB: twelve chunks, three fetches
+    await layer.create_element(file_element("t1", content, id="e1"))
+    through_proxy = await layer_through_proxy(
+        operation_budget_ms=10_000, server_selection_timeout_ms=500
+    )
+    stored = await through_proxy.open_element_file("t1", "e1")
+    assert stored is not None
+
+    pieces: list[bytes] = []
+    async for chunk in stored.chunks():
+        pieces.append(chunk)
+        if len(pieces) == 1:
+            fault_proxy.refuse_for(1.5)
+
+    assert b"".join(pieces) == content
+    assert through_proxy.retrier.retries > 0
