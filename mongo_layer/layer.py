@@ -8,7 +8,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
@@ -40,13 +40,16 @@ from .operations.bulk import (
     thread_batches,
     user_batches,
 )
+from .operations.bulk_restore import RestoreOutcome, ThreadToRestore, restore_threads
 from .operations.maintenance import prune_orphan_files
 from .operations.restore import (
+    ElementBytes,
     RestorePlan,
     RestoreSummary,
     fields_are_stored,
     plan_restore,
     refuse_foreign_claims,
+    stored_element_file,
 )
 from .operations.retention import DeletionSummary, ProgressCallback, delete_threads
 from .operations.scheduled_retention import RetentionSchedule, ScheduledRetention
@@ -74,7 +77,7 @@ from .storage.documents import (
 )
 from .storage.element_owners import ElementOwnerStore
 from .storage.feedback import FeedbackStore
-from .storage.files import ElementFile, FileStore, Readable, StoredFile
+from .storage.files import ElementFile, FileStore, StoredFile
 from .storage.indexes import ensure_indexes, index_statuses
 from .storage.keys import MAX_VALUE_NESTING
 from .storage.leases import LeaseStore
@@ -101,9 +104,6 @@ logger = logging.getLogger("mongo_layer")
 
 MAX_PAGE_SIZE = 100
 
-# Fetches the bytes of an element being restored (whole, or to be read in pieces); None
-# when they cannot be had.
-ElementBytes = Callable[["ElementDict"], Awaitable[bytes | Readable | None]]
 
 Arguments = ParamSpec("Arguments")
 Result = TypeVar("Result")
@@ -363,7 +363,7 @@ class MongoDataLayer(BaseDataLayer):
         thread_id = as_id(element.thread_id, f"thread id of element {element_id!r}")
         element_thread_in_session_scope(thread_id, element_id)
         document = element_to_document(element.to_dict(), element_id)
-        self._refuse_oversized_element(document, thread_id)
+        self.refuse_oversized_element(document, thread_id)
         subject = f"element {element_id!r} of thread {thread_id!r}"
         retried_part = functools.partial(self.retrier.run, "create_element", subject=subject)
         await retried_part(lambda: self.element_owners.claim(element_id, thread_id))
@@ -381,7 +381,7 @@ class MongoDataLayer(BaseDataLayer):
             replaced = [f for f in file_ids_of([previous]) if f != file_id]
             await retried_part(lambda: self.files.delete_many(replaced))
 
-    def _refuse_oversized_element(self, document: Document, thread_id: str) -> None:
+    def refuse_oversized_element(self, document: Document, thread_id: str) -> None:
         size = bson_size(document)
         if size > self.settings.max_element_bytes:
             raise InvalidInputError(
@@ -686,6 +686,20 @@ class MongoDataLayer(BaseDataLayer):
             await self.threads.restore_fields(thread_id, {"updatedAt": plan.fields["updatedAt"]})
         return summary
 
+    @retried
+    async def restore_threads(
+        self,
+        threads: Sequence[ThreadToRestore],
+        element_bytes: ElementBytes | None = None,
+        concurrency: int = 4,
+    ) -> list[RestoreOutcome]:
+        """Restore many threads as `restore_thread` restores one, with the same result and
+        the same ownership decision: each thread not stored yet is written whole, many per
+        command; each stored already goes through `restore_thread` (`concurrency` at a
+        time). Returns, in the order given, each thread's RestoreSummary or the
+        MongoLayerError that kept it out."""
+        return await restore_threads(self, threads, element_bytes, concurrency)
+
     async def _restore_steps(
         self, plan: RestorePlan, stored: Document, summary: RestoreSummary
     ) -> None:
@@ -719,29 +733,17 @@ class MongoDataLayer(BaseDataLayer):
         thread_id = plan.thread_id
         stored_elements = {element["id"]: element for element in stored.get("elements") or []}
         for restored in plan.elements:
-            element, element_id = restored.element, restored.document["id"]
+            element_id = restored.document["id"]
             if element_id not in stored_elements:
                 await self.element_owners.claim(element_id, thread_id)
             previous = stored_elements.get(element_id) or {}
             file_id = previous.get("fileId")
-            if file_id is None and element_bytes is not None:
-                data = await element_bytes(element)
-                if data is not None:
-                    file = ElementFile(
-                        element_id,
-                        thread_id,
-                        restored.document.get("forId"),
-                        str(element.get("name") or "file"),
-                        element.get("mime"),
-                    )
-                    file_id = await self.files.upload(data, file.name, file.metadata())
-                    summary.files_stored += 1
             if file_id is None:
-                summary.elements_without_file.append(element_id)
+                file_id = await stored_element_file(self.files, restored, summary, element_bytes)
             document = restored_element_document(restored.document, file_id)
             if all(previous.get(field) == value for field, value in document.items()):
                 continue
-            self._refuse_oversized_element(document, thread_id)
+            self.refuse_oversized_element(document, thread_id)
             budget = self.settings.thread_document_budget_bytes
             await self.threads.upsert_element(thread_id, document, budget)
             summary.elements_written += 1

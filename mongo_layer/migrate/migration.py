@@ -1,7 +1,6 @@
 """One migration: every user and thread of a source database, through the layer's own
 `restore_user` and `restore_thread`, a batch at a time; broken rows reported, never fatal."""
 
-import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +11,10 @@ from chainlit.types import ThreadDict
 
 from ..errors import MongoLayerError
 from ..layer import MongoDataLayer
+from ..operations.bulk_restore import RestoreOutcome, ThreadToRestore
 from .files import ElementFiles
 from .report import BrokenRow, MigrationReport, TableCounts
-from .source import Source
+from .source import DEFAULT_BATCH_BYTES, Source
 from .verify import verify_threads
 
 
@@ -26,7 +26,9 @@ class MigrationOptions:
     dry_run: bool = False
     verify: bool = False
     batch_size: int = 100
-    # Threads restored at once; the steps of one thread are always written in order.
+    # What the steps of the threads read from the source at once may take there.
+    batch_bytes: int = DEFAULT_BATCH_BYTES
+    # Threads already stored restored at once; the steps of one thread always in order.
     concurrency: int = 4
 
 
@@ -97,18 +99,21 @@ class Migration:
     async def threads(self) -> None:
         files = ElementFiles(self.options.files_root, self.options.storage_client)
         element_bytes = files if self.options.files == "copy" else None
-        limit = asyncio.Semaphore(self.options.concurrency)
-
-        async def migrate_one(thread: ThreadDict) -> None:
-            async with limit:
-                await with_read_urls(thread, self.options.storage_client)
-                await self.thread(thread, element_bytes)
-            for table, rows in counts_of(thread).model_dump().items():
-                self.progress.advance(table, rows)
-
         try:
-            async for threads in self.source.threads(self.options.batch_size):
-                await asyncio.gather(*(migrate_one(thread) for thread in threads))
+            async for threads in self.source.threads(
+                self.options.batch_size, self.options.batch_bytes
+            ):
+                for thread in threads:
+                    await with_read_urls(thread, self.options.storage_client)
+                outcomes = await self.layer.restore_threads(
+                    [ThreadToRestore(thread) for thread in threads],
+                    element_bytes,
+                    self.options.concurrency,
+                )
+                for thread, outcome in zip(threads, outcomes, strict=True):
+                    self.thread(thread, outcome)
+                    for table, rows in counts_of(thread).model_dump().items():
+                        self.progress.advance(table, rows)
         finally:
             await files.close()
         for element_id, reason in sorted(files.not_fetched.items()):
@@ -118,15 +123,13 @@ class Migration:
                 f"its file could not be fetched, kept with its url ({reason})",
             )
 
-    async def thread(self, thread: ThreadDict, element_bytes: ElementFiles | None) -> None:
-        try:
-            summary = await self.layer.restore_thread(thread, element_bytes)
-        except MongoLayerError as error:
-            self.broken("threads", thread["id"], str(error))
+    def thread(self, thread: ThreadDict, outcome: RestoreOutcome) -> None:
+        if isinstance(outcome, MongoLayerError):
+            self.broken("threads", thread["id"], str(outcome))
             return
         self.report.migrated.add(counts_of(thread))
-        self.report.files_copied += summary.files_stored
-        if not summary.changed:
+        self.report.files_copied += outcome.files_stored
+        if not outcome.changed:
             self.report.threads_unchanged += 1
 
     def broken(self, table: str, row_id: str, problem: str) -> None:

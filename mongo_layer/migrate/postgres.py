@@ -32,6 +32,12 @@ STEPS_OF_THREADS = """
     WHERE s."threadId" = ANY($1::text[])
     ORDER BY s."threadId", s."startTime", s."createdAt", s.id
 """
+STEP_SIZES_OF_THREADS = """
+    SELECT "threadId" AS id, count(*) AS steps,
+      sum(coalesce(octet_length(input), 0) + coalesce(octet_length(output), 0)
+        + coalesce(octet_length(metadata::text), 0)) AS bytes
+    FROM "Step" WHERE "threadId" = ANY($1::text[]) GROUP BY "threadId"
+"""
 ELEMENTS_OF_THREADS = """
     SELECT * FROM "Element" WHERE "threadId" = ANY($1::text[]) ORDER BY "createdAt", id
 """
@@ -84,6 +90,9 @@ class ChainlitPostgresSource(Source):
 
     async def elements_of(self, thread_ids: list[str]) -> list[Row]:
         return await self.fetch(ELEMENTS_OF_THREADS, thread_ids)
+
+    async def step_sizes_of(self, thread_ids: list[str]) -> list[Row]:
+        return await self.fetch(STEP_SIZES_OF_THREADS, thread_ids)
 
     async def row_counts(self) -> Row:
         (row,) = await self.fetch(COUNTS)

@@ -20,6 +20,11 @@ from .rows import json_object, json_value, text_id, time_text
 SourceLayer = Literal["chainlit", "sqlalchemy"]
 Row = dict[str, Any]
 
+# What the steps of one batch of threads may take in the source's columns.
+DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
+# What a step row takes beyond its text and JSON columns (ids, names, times, a rating).
+STEP_ROW_BYTES = 512
+
 PROBLEMS = {
     "steps": "its thread {0} does not exist",
     "elements": "its thread {0} does not exist",
@@ -51,6 +56,11 @@ class Source(ABC):
 
     @abstractmethod
     async def elements_of(self, thread_ids: list[str]) -> list[Row]: ...
+
+    @abstractmethod
+    async def step_sizes_of(self, thread_ids: list[str]) -> list[Row]:
+        """Per thread of these (`id`), how many steps it has (`steps`) and the bytes of
+        their text and JSON columns (`bytes`), counted by the database."""
 
     @abstractmethod
     async def row_counts(self) -> Row:
@@ -86,24 +96,37 @@ class Source(ABC):
         async for rows in batches(self.threads_after, batch_size):
             yield [str(row["id"]) for row in rows]
 
-    async def threads(self, batch_size: int) -> AsyncIterator[list[ThreadDict]]:
-        """Every thread with its steps (each with its rating) and elements."""
+    async def threads(
+        self, batch_size: int, batch_bytes: int = DEFAULT_BATCH_BYTES
+    ) -> AsyncIterator[list[ThreadDict]]:
+        """Every thread with its steps (each with its rating) and elements, in batches of
+        at most `batch_size` threads whose steps take about `batch_bytes` at most (a thread
+        larger than that comes alone), so a long or heavy thread does not fill memory."""
         async for rows in batches(self.threads_after, batch_size):
-            ids = [str(row["id"]) for row in rows]
-            steps: dict[str, Any] = {}
-            for row in await self.steps_of(ids):
-                # A step rated twice comes once per rating; the last one is kept.
-                steps[str(row["id"])] = self.step_of(row)
-            steps_by_thread: dict[str, list[Any]] = {thread_id: [] for thread_id in ids}
-            for step in steps.values():
-                steps_by_thread[step["threadId"]].append(step)
-            elements: dict[str, list[Any]] = {thread_id: [] for thread_id in ids}
-            for row in await self.elements_of(ids):
-                elements[str(row["threadId"])].append(self.element_of(row))
-            yield [
-                thread_of(row, steps_by_thread[thread_id], elements[thread_id])
-                for row, thread_id in zip(rows, ids, strict=True)
-            ]
+            sizes = {
+                str(size["id"]): int(size["bytes"] or 0) + STEP_ROW_BYTES * int(size["steps"])
+                for size in await self.step_sizes_of([str(row["id"]) for row in rows])
+            }
+            for group in groups_by_bytes(rows, sizes, batch_bytes):
+                yield await self.assembled(group)
+
+    async def assembled(self, rows: list[Row]) -> list[ThreadDict]:
+        """These threads with their steps and elements."""
+        ids = [str(row["id"]) for row in rows]
+        steps: dict[str, Any] = {}
+        for row in await self.steps_of(ids):
+            # A step rated twice comes once per rating; the last one is kept.
+            steps[str(row["id"])] = self.step_of(row)
+        steps_by_thread: dict[str, list[Any]] = {thread_id: [] for thread_id in ids}
+        for step in steps.values():
+            steps_by_thread[step["threadId"]].append(step)
+        elements: dict[str, list[Any]] = {thread_id: [] for thread_id in ids}
+        for row in await self.elements_of(ids):
+            elements[str(row["threadId"])].append(self.element_of(row))
+        return [
+            thread_of(row, steps_by_thread[thread_id], elements[thread_id])
+            for row, thread_id in zip(rows, ids, strict=True)
+        ]
 
     async def broken_rows(self) -> list[BrokenRow]:
         """Rows that cannot be moved as they are: a step, element or rating whose thread or
@@ -119,6 +142,24 @@ async def batches(
     while rows := await rows_after(after, batch_size):
         after = str(rows[-1]["id"])
         yield rows
+
+
+def groups_by_bytes(rows: list[Row], sizes: dict[str, int], batch_bytes: int) -> list[list[Row]]:
+    """`rows` cut, in order, into groups whose `sizes` add up to `batch_bytes` at most (a
+    row larger than that makes a group of its own)."""
+    groups: list[list[Row]] = []
+    group: list[Row] = []
+    group_bytes = 0
+    for row in rows:
+        size = sizes.get(str(row["id"]), 0)
+        if group and group_bytes + size > batch_bytes:
+            groups.append(group)
+            group, group_bytes = [], 0
+        group.append(row)
+        group_bytes += size
+    if group:
+        groups.append(group)
+    return groups
 
 
 def user_of(row: Row) -> PersistedUser:

@@ -30,6 +30,15 @@ STEPS_OF_THREADS = text(
     ' FROM steps s LEFT JOIN feedbacks f ON f."forId" = s.id'
     ' WHERE CAST(s."threadId" AS TEXT) IN :ids ORDER BY s."threadId", s."createdAt", s.id'
 ).bindparams(bindparam("ids", expanding=True))
+STEP_SIZES_OF_THREADS = text(
+    'SELECT CAST("threadId" AS TEXT) AS id, count(*) AS steps, sum('
+    + " + ".join(
+        f"coalesce(length(CAST({column} AS TEXT)), 0)"
+        for column in ("input", "output", "metadata", "generation")
+    )
+    + ') AS bytes FROM steps WHERE CAST("threadId" AS TEXT) IN :ids'
+    ' GROUP BY CAST("threadId" AS TEXT)'
+).bindparams(bindparam("ids", expanding=True))
 ELEMENTS_OF_THREADS = text(
     'SELECT * FROM elements WHERE CAST("threadId" AS TEXT) IN :ids ORDER BY id'
 ).bindparams(bindparam("ids", expanding=True))
@@ -80,6 +89,9 @@ class SQLAlchemySource(Source):
 
     async def elements_of(self, thread_ids: list[str]) -> list[Row]:
         return await self.fetch(ELEMENTS_OF_THREADS, ids=thread_ids)
+
+    async def step_sizes_of(self, thread_ids: list[str]) -> list[Row]:
+        return await self.fetch(STEP_SIZES_OF_THREADS, ids=thread_ids)
 
     async def row_counts(self) -> Row:
         (row,) = await self.fetch(COUNTS)

@@ -3,11 +3,12 @@ the thread converted to what is stored before anything is written (`RestorePlan`
 ownership decision taken before the first write (`refuse_foreign_claims`), and the thread
 fields it sets, with the thread's own times kept."""
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bson import ObjectId
 from chainlit.types import ThreadDict
 from pydantic import BaseModel, Field
 
@@ -24,11 +25,16 @@ from ..storage.documents import (
 )
 from ..storage.element_owners import ElementOwnerStore
 from ..storage.feedback import FeedbackStore
+from ..storage.files import ElementFile, FileStore, Readable
 from ..storage.keys import escape_keys
 from ..times import parse_time, utc_now
 
 if TYPE_CHECKING:
     from chainlit.element import ElementDict
+
+# Fetches the bytes of an element being restored (whole, or to be read in pieces); None
+# when they cannot be had.
+ElementBytes = Callable[["ElementDict"], Awaitable[bytes | Readable | None]]
 
 
 class RestoreSummary(BaseModel):
@@ -133,29 +139,76 @@ async def refuse_foreign_claims(
     feedback: FeedbackStore,
 ) -> None:
     """Raise RestoreRefusedError when restoring `plan` over the `stored` thread (None when
-    there is none) would change what is not its owner's: a stored thread whose owner is not
-    the one the plan names (no owner named counts as another owner), or an element id or a
-    feedback id that another thread holds. Reads only; called before the first write."""
+    there is none) would change what is not its owner's (see `foreign_claim`). Reads only;
+    called before the first write."""
+    element_ids = [element.document["id"] for element in plan.elements]
+    feedback_ids = [given.id for given in plan.feedback if given.id is not None]
+    refusal = foreign_claim(
+        plan,
+        stored,
+        await element_owners.owners_of(element_ids),
+        await feedback.threads_of(feedback_ids),
+    )
+    if refusal is not None:
+        raise refusal
+
+
+def foreign_claim(
+    plan: RestorePlan,
+    stored: Mapping[str, Any] | None,
+    element_owners: Mapping[str, str],
+    feedback_threads: Mapping[str, str],
+) -> RestoreRefusedError | None:
+    """Why restoring `plan` over the `stored` thread would change what is not its owner's,
+    given the owning thread of element ids and feedback ids (any of them; those of the
+    plan are looked at): a stored thread whose owner is not the one the plan names (no
+    owner named counts as another owner), or an element id or a feedback id that another
+    thread holds. None when nothing is."""
     thread_id = plan.thread_id
     if stored is not None and stored.get("userId") != plan.owner_id:
-        raise RestoreRefusedError(
+        return RestoreRefusedError(
             f"thread {thread_id!r} is stored for another user than the one it names;"
             " it was left unchanged"
         )
-    element_ids = [element.document["id"] for element in plan.elements]
-    for element_id, owner in (await element_owners.owners_of(element_ids)).items():
+    for element in plan.elements:
+        owner = element_owners.get(element.document["id"], thread_id)
         if owner != thread_id:
-            raise RestoreRefusedError(
-                f"thread {thread_id!r}: element {element_id!r} belongs to another thread;"
+            return RestoreRefusedError(
+                f"thread {thread_id!r}: element {element.document['id']!r} belongs to another"
+                " thread; the thread was left unchanged"
+            )
+    for given in plan.feedback:
+        owner = thread_id if given.id is None else feedback_threads.get(given.id, thread_id)
+        if owner != thread_id:
+            return RestoreRefusedError(
+                f"thread {thread_id!r}: feedback {given.id!r} belongs to another thread;"
                 " the thread was left unchanged"
             )
-    feedback_ids = [given.id for given in plan.feedback if given.id is not None]
-    for feedback_id, owner in (await feedback.threads_of(feedback_ids)).items():
-        if owner != thread_id:
-            raise RestoreRefusedError(
-                f"thread {thread_id!r}: feedback {feedback_id!r} belongs to another thread;"
-                " the thread was left unchanged"
-            )
+    return None
+
+
+async def stored_element_file(
+    files: FileStore,
+    restored: RestoredElement,
+    summary: RestoreSummary,
+    element_bytes: ElementBytes | None,
+) -> ObjectId | None:
+    """Store the bytes `element_bytes` gives for a restored element in GridFS and return
+    the file's id; None (the element keeps its url) when there are none."""
+    element_id = restored.document["id"]
+    data = None if element_bytes is None else await element_bytes(restored.element)
+    if data is None:
+        summary.elements_without_file.append(element_id)
+        return None
+    file = ElementFile(
+        element_id,
+        summary.thread_id,
+        restored.document.get("forId"),
+        str(restored.element.get("name") or "file"),
+        restored.element.get("mime"),
+    )
+    summary.files_stored += 1
+    return await files.upload(data, file.name, file.metadata())
 
 
 def restored_thread_fields(

@@ -11,12 +11,14 @@ from typing import Any
 
 from pymongo import ReadPreference, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConfigurationError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, ConfigurationError, DuplicateKeyError
 
 from ..errors import InvalidUriError, MongoLayerError
 from ..retry import Retrier
 
 Document = dict[str, Any]
+# The server error code of a write whose unique key is stored already.
+DUPLICATE_KEY = 11000
 
 
 class Connection:
@@ -99,6 +101,15 @@ def primary_bound(collection: Any) -> Any:
     return collection.database.get_collection(
         collection.name, read_preference=ReadPreference.PRIMARY
     )
+
+
+def duplicates_of(error: BulkWriteError) -> list[int]:
+    """The positions of the documents an unordered bulk write left out because their key
+    was stored already; any other failure is raised again."""
+    failures = error.details.get("writeErrors") or []
+    if any(failure.get("code") != DUPLICATE_KEY for failure in failures):
+        raise error
+    return [failure["index"] for failure in failures]
 
 
 async def find_one_and_upsert(

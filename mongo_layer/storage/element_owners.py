@@ -11,10 +11,11 @@ from collections import OrderedDict
 from typing import Any
 
 from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from ..errors import ElementConflictError
 from ..times import utc_now
-from .connection import Document, find_one_and_upsert, primary_bound
+from .connection import Document, duplicates_of, find_one_and_upsert, primary_bound
 from .documents import SCHEMA_VERSION
 
 # How many claims a layer remembers, sparing a rewrite of a known element its claim command.
@@ -66,6 +67,32 @@ class ElementOwnerStore:
                 f"element {element_id!r} belongs to another thread than {thread_id!r}"
             )
         self._remember(element_id, thread_id)
+
+    async def claim_many(self, claims: dict[str, str]) -> dict[str, str]:
+        """Make each thread of `claims` (element id to thread id) the owner of its element
+        id unless another thread owns it, in two commands for all of them. Returns the
+        element ids owned by another thread, with that thread's id."""
+        if not claims:
+            return {}
+        writes = [
+            UpdateOne({"_id": element_id}, {"$setOnInsert": claim_fields(thread_id)}, upsert=True)
+            for element_id, thread_id in claims.items()
+        ]
+        try:
+            await self.collection.bulk_write(writes, ordered=False)
+        except BulkWriteError as error:
+            duplicates_of(error)  # two first claims raced: the owners are read below
+        found = await self.collection.find({"_id": {"$in": list(claims)}}, {"threadId": 1}).to_list(
+            None
+        )
+        conflicts: dict[str, str] = {}
+        for claim in found:
+            element_id, owner = claim["_id"], claim.get("threadId")
+            if owner == claims[element_id]:
+                self._remember(element_id, owner)
+            else:
+                conflicts[element_id] = str(owner)
+        return conflicts
 
     async def owner_of(self, element_id: str) -> str | None:
         """The id of the thread owning the element id, or None when none does."""

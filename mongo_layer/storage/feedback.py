@@ -4,14 +4,40 @@ A unique index on `(threadId, forId)` keeps one rating per step, and every singl
 write names `threadId` (the collection's shard key) by equality.
 """
 
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
+from pymongo.errors import BulkWriteError
+
 from ..errors import MongoLayerError
 from ..times import utc_now
-from .connection import Document, aggregate, find_one_and_upsert
+from .connection import Document, aggregate, duplicates_of, find_one_and_upsert
 from .documents import SCHEMA_VERSION
 from .threads import with_author_identifier, with_thread_user_id
+
+
+def rating_fields(value: int, comment: str | None, now: datetime) -> Document:
+    """What every rating of a step writes."""
+    return {"value": value, "comment": comment, "updatedAt": now}
+
+
+def first_rating_fields(feedback_id: str, now: datetime) -> Document:
+    """What only the first rating of a step writes."""
+    return {"_id": feedback_id, "schemaVersion": SCHEMA_VERSION, "createdAt": now}
+
+
+def feedback_document(
+    thread_id: str, step_id: str, value: int, comment: str | None, feedback_id: str
+) -> Document:
+    """A step's rating as its first write stores it."""
+    now = utc_now()
+    return {
+        "threadId": thread_id,
+        "forId": step_id,
+        **rating_fields(value, comment, now),
+        **first_rating_fields(feedback_id, now),
+    }
 
 
 class FeedbackStore:
@@ -43,8 +69,8 @@ class FeedbackStore:
     ) -> str:
         now = utc_now()
         update = {
-            "$set": {"value": value, "comment": comment, "updatedAt": now},
-            "$setOnInsert": {"_id": new_id, "schemaVersion": SCHEMA_VERSION, "createdAt": now},
+            "$set": rating_fields(value, comment, now),
+            "$setOnInsert": first_rating_fields(new_id, now),
         }
         stored = await find_one_and_upsert(
             self.collection,
@@ -61,6 +87,24 @@ class FeedbackStore:
             return {}
         found = self.collection.find({"_id": {"$in": feedback_ids}}, {"threadId": 1})
         return {str(feedback["_id"]): str(feedback["threadId"]) async for feedback in found}
+
+    async def insert_many(self, documents: list[Document]) -> None:
+        """Store first ratings (`feedback_document`), many per command. A rating whose id
+        another feedback has, or whose step is rated already, goes through `upsert`."""
+        if not documents:
+            return
+        try:
+            await self.collection.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            for index in duplicates_of(error):
+                rating = documents[index]
+                await self.upsert(
+                    rating["threadId"],
+                    rating["forId"],
+                    rating["value"],
+                    rating["comment"],
+                    new_id=rating["_id"],
+                )
 
     async def find_with_author(self, feedback_id: str) -> Document | None:
         """The feedback's thread id and `author` (the identifiers of that thread's user),

@@ -8,13 +8,12 @@ from pymongo.errors import OperationFailure
 
 from ..settings import MongoLayerSettings
 from .capabilities import IndexStatus
-from .connection import Connection, aggregate, opened_cursor
+from .connection import DUPLICATE_KEY, Connection, aggregate, opened_cursor
 from .element_owners import backfill_owners
 from .threads import backfill_activity, backfill_size
 
 logger = logging.getLogger("mongo_layer")
 
-DUPLICATE_KEY = 11000
 SIDEBAR_INDEX = "sidebar_by_activity"
 # Indexes of earlier releases that nothing uses any more: the sidebar by creation, and the
 # unique index on element ids (a sharded cluster refuses it; element_owners.py replaces it).

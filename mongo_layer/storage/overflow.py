@@ -6,6 +6,7 @@ A thread document holds its steps until it reaches the size budget
 keyed by thread and step id, so no document ever approaches MongoDB's 16 MB limit.
 """
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..times import utc_now
@@ -20,6 +21,17 @@ def overflow_id(thread_id: str, step_id: str) -> str:
     """A string key, unambiguous for any two ids: a document-valued _id would make some
     servers (SecantusDB) scan the collection on every upsert."""
     return f"{len(thread_id)}:{thread_id}:{step_id}"
+
+
+def overflowed_step_document(thread_id: str, step: Document, arrived_at: datetime) -> Document:
+    """An overflowed step as its first write stores it (see `OverflowStore.upsert_step`)."""
+    return {
+        "_id": overflow_id(thread_id, step["id"]),
+        "threadId": thread_id,
+        "schemaVersion": SCHEMA_VERSION,
+        "arrivedAt": arrived_at,
+        "step": step,
+    }
 
 
 class OverflowStore:
@@ -58,6 +70,20 @@ class OverflowStore:
             query, pipeline, projection={"step": 1}, upsert=True
         )
         return found["step"] if found else None
+
+    async def insert_steps(self, thread_id: str, steps: list[Document]) -> None:
+        """Store steps of a thread written whole, in the order given (their `arrivedAt` a
+        millisecond apart, as reads order equal creation times by arrival), many per
+        command. Their thread document is stored already, so no step of it is here yet."""
+        if not steps:
+            return
+        first = utc_now()
+        await self.collection.insert_many(
+            [
+                overflowed_step_document(thread_id, step, first + timedelta(milliseconds=n))
+                for n, step in enumerate(steps)
+            ]
+        )
 
     async def steps_of_thread(self, thread_id: str) -> list[Document]:
         """The thread's overflowed steps in the order they first reached the database, so

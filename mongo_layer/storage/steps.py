@@ -68,6 +68,22 @@ class StepStore:
         """One idempotent upsert of the step, as called at `stamp` (see `step_versions.py`):
         one command for a thread under its budget. `stored_before` (a write of the step was
         called earlier) says which command to try first; it is a guess, never trusted."""
+        item, changes, size = await self.stored_form(thread_id, step, stamp)
+        activity_at = stamp_time(stamp)
+        if await self._write_with_operators(
+            thread_id, item, size, changes, stamp, activity_at, stored_before
+        ):
+            return
+        await self._upsert(
+            thread_id, item, merged_step("$$item", changes, stamp), activity_at=activity_at
+        )
+
+    async def stored_form(
+        self, thread_id: str, step: Document, stamp: int
+    ) -> tuple[Document, Document, int]:
+        """The step as a write called at `stamp` first stores it (its large fields moved to
+        GridFS, each field stamped), the changes that write makes to a stored step, and its
+        `stored_size`. The live write and the bulk restore both store steps in this form."""
         oversized = oversized_fields(step, self.settings.large_field_bytes)
         file_ids = await self._offload(thread_id, step["id"], oversized) if oversized else {}
         embedded = with_offloaded_fields(step, file_ids)
@@ -80,14 +96,7 @@ class StepStore:
                 f"step {step['id']!r} of thread {thread_id!r} is {size} bytes once its input,"
                 f" output and generation are moved out; a step may take {MAX_STEP_BYTES} bytes"
             )
-        activity_at = stamp_time(stamp)
-        if await self._write_with_operators(
-            thread_id, item, size, changes, stamp, activity_at, stored_before
-        ):
-            return
-        await self._upsert(
-            thread_id, item, merged_step("$$item", changes, stamp), activity_at=activity_at
-        )
+        return item, changes, size
 
     async def _write_with_operators(
         self,

@@ -8,13 +8,13 @@ from typing import Any
 
 import bson
 from pymongo import ReturnDocument
-from pymongo.errors import DocumentTooLarge, DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DocumentTooLarge, DuplicateKeyError, OperationFailure
 
 from ..errors import MongoLayerError, ThreadTooLargeError
 from ..ids import without_lone_surrogates
 from ..telemetry import record_thread_overflowed
 from ..times import utc_now
-from .connection import Document, aggregate, primary_bound
+from .connection import Document, aggregate, duplicates_of, primary_bound
 from .documents import SCHEMA_VERSION
 from .keys import escape_storable_keys
 from .large_fields import FILE_ID_FIELDS
@@ -77,6 +77,49 @@ def stored_size(item: Document) -> int:
     size as an array item. A whole thread document counts the same way, so a writer of
     whole documents (import, migration) sets `SIZE` to `stored_size(document)`."""
     return bson_size(item) + ARRAY_ITEM_BYTES
+
+
+def largest_size_taking(item_size: int, budget_bytes: int) -> int:
+    """The largest running size a thread document may have to take, embedded, an item of
+    `item_size` (its `stored_size`) within `budget_bytes`: the one rule deciding whether a
+    new step is embedded or overflowed, for the live write and the whole-thread write."""
+    return budget_bytes - item_size
+
+
+def whole_thread_document(
+    thread_id: str,
+    fields: Document,
+    steps: list[Document],
+    elements: list[Document],
+    budget_bytes: int,
+) -> tuple[Document, list[Document]]:
+    """A thread written whole, as the live writes would have left it: its steps embedded,
+    in order, as long as each fits the budget (from the first that does not, every later
+    step overflows), then its elements, which mark the document full when they take it
+    past the budget. Returns the document and the steps that belong in overflow."""
+    document: Document = {
+        "_id": thread_id,
+        "schemaVersion": SCHEMA_VERSION,
+        **fields,
+        "steps": [],
+        "elements": [],
+    }
+    running = stored_size(document)
+    overflowed: list[Document] = []
+    for step in steps:
+        size = stored_size(step)
+        if overflowed or running > largest_size_taking(size, budget_bytes):
+            overflowed.append(step)
+        else:
+            document["steps"].append(step)
+            running += size
+    document["elements"] = elements
+    if overflowed:
+        document["overflowStartedBy"] = overflowed[0]["id"]
+    if overflowed or bson_size(document) > budget_bytes:
+        document["overflow"] = True
+    document[SIZE] = stored_size(document)
+    return document, overflowed
 
 
 def measured_size() -> Document:
@@ -323,6 +366,20 @@ class ThreadStore:
             {"_id": thread_id}, {"$set": fields, "$setOnInsert": created}, upsert=True
         )
 
+    async def stored_ids(self, thread_ids: list[str]) -> set[str]:
+        """Which of these threads are stored, in one command."""
+        found = await self.primary.find({"_id": {"$in": thread_ids}}, {"_id": 1}).to_list(None)
+        return {document["_id"] for document in found}
+
+    async def insert_whole(self, documents: list[Document]) -> set[str]:
+        """Insert thread documents written whole (`whole_thread_document`), many per
+        command. Returns the ids of those already stored, which are left as they were."""
+        try:
+            await self.collection.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            return {documents[index]["_id"] for index in duplicates_of(error)}
+        return set()
+
     async def append_step(
         self, thread_id: str, step: Document, size: int, budget_bytes: int, activity_at: datetime
     ) -> bool:
@@ -334,7 +391,7 @@ class ThreadStore:
             "_id": thread_id,
             "steps.id": {"$ne": step["id"]},
             "overflow": {"$ne": True},
-            SIZE: {"$lte": budget_bytes - size},
+            SIZE: {"$lte": largest_size_taking(size, budget_bytes)},
         }
         update = {
             "$push": {"steps": step},
