@@ -11,6 +11,8 @@ from typing import IO, TYPE_CHECKING, TypeVar
 from pydantic import BaseModel
 
 from ..errors import ArchiveError, MongoLayerError, RestoreRefusedError, UserConflictError
+from ..operations.bulk_restore import RestoreOutcome, ThreadToRestore
+from ..operations.restore import plan_restore
 from .records import (
     MAX_RECORD_BYTES,
     ChunkRecord,
@@ -24,11 +26,16 @@ from .records import (
 
 if TYPE_CHECKING:
     from chainlit.element import ElementDict
+    from chainlit.types import ThreadDict
 
     from ..layer import MongoDataLayer
 
 # The files of a thread wait in memory up to this size, on disk beyond, until it comes.
 SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
+# Thread records restored together: at most this many, or once their records take
+# `batch_bytes` (the files in the spool not counted).
+BATCH_THREADS = 100
+BATCH_BYTES = 8 * 1024 * 1024
 
 
 class ImportSummary(BaseModel):
@@ -41,6 +48,8 @@ class ImportSummary(BaseModel):
     threads_changed: int = 0
     steps_written: int = 0
     files_stored: int = 0
+    rows: int = 0
+    """Rows read: users, threads, steps, elements and rated steps."""
 
 
 ImportProgress = Callable[[ImportSummary], None]
@@ -100,14 +109,69 @@ class PendingFiles:
             )
         self.reading = None
 
-    async def bytes_of(self, element: "ElementDict") -> SpooledFile | None:
-        extent = self.extents.get(element["id"])
-        return None if extent is None else SpooledFile(self.spool, *extent)
+    def take(self) -> dict[str, tuple[int, int]]:
+        """The files of the thread whose record came: the next files are another's."""
+        taken, self.extents = self.extents, {}
+        return taken
 
     def clear(self) -> None:
         self.spool.seek(0)
         self.spool.truncate()
         self.extents.clear()
+
+
+def files_of(
+    pending: PendingFiles, extents: dict[str, tuple[int, int]]
+) -> Callable[["ElementDict"], Awaitable[SpooledFile | None]]:
+    """The `element_bytes` of a batch: the bytes of its files, in the spool."""
+
+    async def bytes_of(element: "ElementDict") -> SpooledFile | None:
+        extent = extents.get(element["id"])
+        return None if extent is None else SpooledFile(pending.spool, *extent)
+
+    return bytes_of
+
+
+class ThreadBatch:
+    """Thread records read and not restored yet, with their files in the spool, restored
+    together (`MongoDataLayer.restore_threads`) once they take `batch_bytes`."""
+
+    def __init__(self, pending: PendingFiles, batch_bytes: int) -> None:
+        self.pending = pending
+        self.batch_bytes = batch_bytes
+        self.records: list[tuple[int, ThreadRecord]] = []
+        self.files: dict[str, tuple[int, int]] = {}
+        self.bytes = 0
+
+    def add(
+        self, number: int, record: ThreadRecord, size: int, files: dict[str, tuple[int, int]]
+    ) -> None:
+        self.records.append((number, record))
+        self.files |= files
+        self.bytes += size
+
+    @property
+    def full(self) -> bool:
+        return self.bytes >= self.batch_bytes or len(self.records) >= BATCH_THREADS
+
+    async def restore_all(
+        self,
+        layer: "MongoDataLayer",
+        summary: ImportSummary,
+        report: RefusalReport,
+        keep_spool: bool = False,
+    ) -> None:
+        """Restore the threads read so far and start a new batch; with `keep_spool`, the
+        spool keeps its bytes (those of a thread read after these)."""
+        records, files = self.records, self.files
+        self.records, self.files, self.bytes = [], {}, 0
+        if records:
+            threads = [ThreadToRestore(r.thread_dict(), r.updatedAt) for _, r in records]
+            outcomes = await layer.restore_threads(threads, files_of(self.pending, files))
+            for (number, _), outcome in zip(records, outcomes, strict=True):
+                count_restored(outcome, number, summary, report)
+        if not keep_spool:
+            self.pending.clear()
 
 
 def archive_lines(
@@ -141,10 +205,12 @@ async def import_archive(
     on_progress: ImportProgress | None = None,
     on_refused: RefusalReport | None = None,
     max_record_bytes: int = MAX_RECORD_BYTES,
+    batch_bytes: int = BATCH_BYTES,
 ) -> ImportSummary:
     """Restore every user and thread of a JSON archive (docs/archive-format.md), read from
-    the binary stream `source` line by line; `on_progress` hears the running counts after
-    each thread. With `dry_run`, only reads and checks the archive.
+    the binary stream `source` line by line, threads restored in batches of records taking
+    `batch_bytes`; `on_progress` hears the running counts after each batch. With
+    `dry_run`, only reads and checks the archive.
 
     A user or thread that would change what belongs to someone else here is left as it is,
     counted in `refused` and reported to `on_refused` (else logged as a warning), and the
@@ -157,40 +223,78 @@ async def import_archive(
     numbered = archive_lines(source, max_record_bytes)
     with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY_BYTES) as spool:
         pending = PendingFiles(spool)
+        batch = ThreadBatch(pending, batch_bytes)
+
+        async def restore_batch() -> None:
+            await batch.restore_all(layer, summary, report)
+            if on_progress is not None:
+                on_progress(summary)
+
         first = next(numbered, None)
         if first is None:
             raise ArchiveError("the archive is empty")
         parse_header(first[1])
-        for number, line in numbered:
-            record = parse_record(line, number)
-            del line  # nor its text, once parsed
-            if isinstance(record, UserRecord):
-                if not dry_run:
-                    restoring = layer.restore_user(record.persisted_user())
-                    await restore_or_refuse(restoring, number, summary, report)
-                summary.users += 1
-            elif isinstance(record, FileRecord):
-                pending.start(record, number)
-            elif isinstance(record, ChunkRecord):
-                pending.add(record, number)
-            elif isinstance(record, ThreadRecord):
-                pending.check_complete(number)
-                if not dry_run:
-                    await restore(layer, record, number, pending, summary, report)
-                pending.clear()
-                summary.threads += 1
-                if on_progress is not None:
-                    on_progress(summary)
-            elif isinstance(record, EndRecord):
-                pending.check_complete(number)
-                check_counts(record, summary)
-                return summary
-            else:
-                raise ArchiveError(f"line {number} of the archive: a second archive header")
+        try:
+            for number, line in numbered:
+                record = parse_record(line, number)
+                size = len(line)
+                del line  # nor its text, once parsed
+                if isinstance(record, UserRecord):
+                    if not dry_run:
+                        restoring = layer.restore_user(record.persisted_user())
+                        await restore_or_refuse(restoring, number, summary, report)
+                    summary.users += 1
+                    summary.rows += 1
+                elif isinstance(record, FileRecord):
+                    pending.start(record, number)
+                elif isinstance(record, ChunkRecord):
+                    pending.add(record, number)
+                elif isinstance(record, ThreadRecord):
+                    pending.check_complete(number)
+                    summary.threads += 1
+                    summary.rows += rows_of(record.thread_dict())
+                    if dry_run:
+                        pending.clear()
+                        continue
+                    check_storable(record, number, layer.settings.max_thread_name_length)
+                    files = pending.take()
+                    if files.keys() & batch.files.keys():
+                        await batch.restore_all(layer, summary, report, keep_spool=True)
+                    batch.add(number, record, size, files)
+                    if batch.full:
+                        await restore_batch()
+                elif isinstance(record, EndRecord):
+                    pending.check_complete(number)
+                    if batch.records:
+                        await restore_batch()
+                    check_counts(record, summary)
+                    return summary
+                else:
+                    raise ArchiveError(f"line {number} of the archive: a second archive header")
+        finally:
+            # What came before a bad or missing record is imported.
+            if batch.records:
+                await restore_batch()
     raise ArchiveError(
         "the archive ends without its end record: it was cut off"
         f" after {summary.threads} threads (those are imported)"
     )
+
+
+def rows_of(thread: "ThreadDict") -> int:
+    """The rows a thread counts for: itself, its steps, its elements and its ratings."""
+    steps = thread.get("steps") or []
+    rated = sum(1 for step in steps if step.get("feedback"))
+    return 1 + len(steps) + len(thread.get("elements") or []) + rated
+
+
+def check_storable(record: ThreadRecord, number: int, max_name_length: int) -> None:
+    """Refuse, naming its line, a thread record holding a value that cannot be stored,
+    before it joins a batch: the import stops there, with the records before it imported."""
+    try:
+        plan_restore(record.thread_dict(), max_name_length, record.updatedAt)
+    except MongoLayerError as error:
+        raise ArchiveError(f"line {number} of the archive: {error}") from error
 
 
 async def restore_or_refuse(
@@ -209,22 +313,19 @@ async def restore_or_refuse(
         raise ArchiveError(f"line {number} of the archive: {error}") from error
 
 
-async def restore(
-    layer: "MongoDataLayer",
-    record: ThreadRecord,
-    number: int,
-    pending: PendingFiles,
-    summary: ImportSummary,
-    report: RefusalReport,
+def count_restored(
+    outcome: RestoreOutcome, number: int, summary: ImportSummary, report: RefusalReport
 ) -> None:
-    restoring = layer.restore_thread(
-        record.thread_dict(), element_bytes=pending.bytes_of, updated_at=record.updatedAt
-    )
-    restored = await restore_or_refuse(restoring, number, summary, report)
-    if restored is not None:
-        summary.threads_changed += restored.changed
-        summary.steps_written += restored.steps_written
-        summary.files_stored += restored.files_stored
+    """Count what restoring the thread of line `number` did; a refusal is reported."""
+    if isinstance(outcome, RestoreRefusedError):
+        summary.refused += 1
+        report(f"line {number} of the archive: refused: {outcome}")
+    elif isinstance(outcome, MongoLayerError):
+        raise ArchiveError(f"line {number} of the archive: {outcome}") from outcome
+    else:
+        summary.threads_changed += outcome.changed
+        summary.steps_written += outcome.steps_written
+        summary.files_stored += outcome.files_stored
 
 
 def check_counts(end: EndRecord, summary: ImportSummary) -> None:

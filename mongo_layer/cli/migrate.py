@@ -4,6 +4,7 @@ import asyncio
 import importlib
 import os
 import sys
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from ..layer import MongoDataLayer
-from .output import counted, print_json, results
+from .output import counted, print_json, results, rows_per_second
 from .runtime import CommandFailed, DatabaseTarget, UsageProblem, pass_target
 
 # The modules of the `migrate` extra (pyproject.toml), as Python imports them.
@@ -205,6 +206,7 @@ class TableProgress:
         self.tasks: dict[str, TaskID] = {}
         self.done: dict[str, int] = {}
         self.totals: dict[str, int] = {}
+        self.started = time.monotonic()
 
     def __enter__(self) -> "TableProgress":
         if self.console.is_terminal:
@@ -212,6 +214,7 @@ class TableProgress:
                 TextColumn("{task.description:>9}"),
                 BarColumn(),
                 MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
                 console=self.console,
                 transient=True,
             )
@@ -221,20 +224,21 @@ class TableProgress:
     def start(self, table: str, total: int) -> None:
         self.done[table], self.totals[table] = 0, total
         if self.bar is not None:
-            self.tasks[table] = self.bar.add_task(table, total=total)
+            self.tasks[table] = self.bar.add_task(table, total=total, rate="")
 
     def advance(self, table: str, rows: int) -> None:
         if not rows:
             return
         before = self.done[table]
         self.done[table] = done = before + rows
+        rate = rows_per_second(sum(self.done.values()), time.monotonic() - self.started)
         if self.bar is not None:
-            self.bar.update(self.tasks[table], completed=done)
+            self.bar.update(self.tasks[table], completed=done, rate=rate)
             return
         total = self.totals[table]
         step = max(1, total // 10)
         if done // step != before // step or done == total:
-            click.echo(f"{table}: {done}/{total}", err=True)
+            click.echo(f"{table}: {done}/{total} ({rate} in all)", err=True)
 
     def __exit__(
         self,

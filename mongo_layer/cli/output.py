@@ -45,6 +45,11 @@ class JobProgress:
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._last_line: float | None = None
+        self.started = time.monotonic()
+
+    def rate(self, rows: int) -> str:
+        """`rows` moved since the job began, per second."""
+        return rows_per_second(rows, time.monotonic() - self.started)
 
     def __enter__(self) -> "JobProgress":
         if self.console.is_terminal:
@@ -83,6 +88,10 @@ class JobProgress:
     ) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def rows_per_second(rows: int, seconds: float) -> str:
+    return f"{rows / seconds if seconds > 0 else 0:.0f} rows/s"
 
 
 def counted(number: int, noun: str, plural: str | None = None) -> str:

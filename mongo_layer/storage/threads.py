@@ -116,8 +116,9 @@ def whole_thread_document(
     document["elements"] = elements
     if overflowed:
         document["overflowStartedBy"] = overflowed[0]["id"]
-    if overflowed or bson_size(document) > budget_bytes:
-        document["overflow"] = True
+    if overflowed or elements:
+        # As a thread's element write leaves it: marked full or not.
+        document["overflow"] = bool(overflowed) or bson_size(document) > budget_bytes
     document[SIZE] = stored_size(document)
     return document, overflowed
 
