@@ -5,6 +5,7 @@ changes nothing and an interrupted import is finished by running it again."""
 import io
 import logging
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import IO, TYPE_CHECKING, TypeVar
 
@@ -50,6 +51,8 @@ class ImportSummary(BaseModel):
     files_stored: int = 0
     rows: int = 0
     """Rows read: users, threads, steps, elements and rated steps."""
+    seconds: float = 0.0
+    """How long the import took, from its first line read."""
 
 
 ImportProgress = Callable[[ImportSummary], None]
@@ -220,6 +223,7 @@ async def import_archive(
     it."""
     report = on_refused or logger.warning
     summary = ImportSummary()
+    started = time.perf_counter()
     numbered = archive_lines(source, max_record_bytes)
     with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY_BYTES) as spool:
         pending = PendingFiles(spool)
@@ -268,6 +272,7 @@ async def import_archive(
                     if batch.records:
                         await restore_batch()
                     check_counts(record, summary)
+                    summary.seconds = time.perf_counter() - started
                     return summary
                 else:
                     raise ArchiveError(f"line {number} of the archive: a second archive header")

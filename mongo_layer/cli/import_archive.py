@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from ..archive import MAX_RECORD_BYTES, ImportSummary, import_archive
-from .output import JobProgress, counted, results
+from .output import JobProgress, counted, results, rows_per_second
 from .params import dry_run_option
 from .runtime import CommandFailed, DatabaseTarget, pass_target
 
@@ -60,6 +60,8 @@ def import_command(target: DatabaseTarget, path: Path, dry_run: bool, max_record
         f" {counted(summary.steps_written, 'step')} and"
         f" {counted(summary.files_stored, 'file')} stored"
         + (f"; {summary.refused} refused" if summary.refused else "")
+        + f"; {summary.rows} rows in {summary.seconds:.1f} s"
+        f" ({rows_per_second(summary.rows, summary.seconds)})"
     )
     if summary.refused:
         raise CommandFailed(
