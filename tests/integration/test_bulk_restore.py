@@ -182,3 +182,23 @@ async def test_a_thread_that_cannot_be_stored_is_named_and_the_others_are_writte
 
     assert isinstance(failed, MongoLayerError) and "t-broken" in str(failed)
     assert isinstance(fine, RestoreSummary) and fine.thread_written
+
+
+async def test_a_batch_interrupted_after_the_thread_documents_is_completed_when_run_again(
+    layer_with: Any,
+) -> None:
+    layer: MongoDataLayer = await layer_with(thread_document_budget_bytes=65_536)
+    steps = [old_step("t-old", n, output="o" * 4_000) for n in range(30)]
+    threads = [ThreadToRestore(history_thread(steps=steps))]
+    await layer.restore_threads(threads)
+    # As if the run stopped once the thread document was written: no overflow, no rating.
+    await layer.overflow.collection.delete_many({})
+    await layer.feedback.collection.delete_many({})
+
+    (again,) = summaries(await layer.restore_threads(threads))
+
+    assert again.steps_written == 30 - again.steps_unchanged > 0
+    assert again.feedback_written == 1
+    read_back = await stored_thread(layer, "t-old")
+    assert [s["id"] for s in read_back["steps"]] == [f"t-old-s{n}" for n in range(30)]
+    assert read_back["steps"][1].get("feedback") is not None
