@@ -152,3 +152,20 @@ async def test_an_interrupted_migration_finishes_when_run_again(
 
     assert (report.threads_unchanged, report.files_copied, report.differences) == (2, 2, [])
     await assert_history_migrated(layer, history)
+
+
+async def test_threads_are_read_in_batches_bounded_by_what_their_steps_take(
+    chainlit_database: ChainlitDatabase,
+) -> None:
+    await chainlit_database.write_history()
+    source = open_source(chainlit_database.url)
+    try:
+        roomy = [len(batch) async for batch in source.threads(100)]
+        tight = [len(batch) async for batch in source.threads(100, batch_bytes=1)]
+        steps = [len(t["steps"] or []) async for b in source.threads(100, 1) for t in b]
+    finally:
+        await source.close()
+
+    assert roomy == [WRITTEN.threads]
+    assert tight == [1] * WRITTEN.threads
+    assert sum(steps) == WRITTEN.steps
