@@ -74,7 +74,7 @@ def export_json(
     with JobProgress("export") as progress:
 
         def show(summary: ExportSummary) -> None:
-            progress.update(summary.threads, note="threads")
+            progress.update(summary.threads)
 
         if out is None or str(out) == "-":
             return target.run(
@@ -99,7 +99,7 @@ def export_transcripts(
     with JobProgress("export") as progress:
 
         def show(summary: ExportSummary) -> None:
-            progress.update(summary.threads, note="threads")
+            progress.update(summary.threads)
 
         return target.run(
             lambda layer: export_markdown(layer, directory, selection, batch_size, show)

@@ -32,7 +32,7 @@ def import_command(target: DatabaseTarget, path: Path, dry_run: bool, max_record
     with JobProgress("import") as progress:
 
         def show(summary: ImportSummary) -> None:
-            progress.update(summary.threads, note=f"threads, {progress.rate(summary.rows)}")
+            progress.update(summary.threads, note=progress.rate(summary.rows))
 
         def refused(line: str) -> None:
             click.echo(line, err=True)

@@ -37,14 +37,20 @@ PLAIN_PROGRESS_SECONDS = 5.0
 
 
 class JobProgress:
-    """Progress of a long job, updated after each batch or item."""
+    """Progress of a long job counting `noun`s (threads), updated after each batch or item.
+    Without a terminal: a line at the first update, then at most every few seconds, and the
+    final count when the job ends."""
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, noun: str = "thread") -> None:
         self.description = description
+        self.noun = noun
         self.console = Console(stderr=True, highlight=False)
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._last_line: float | None = None
+        self._done: tuple[int, int | None] | None = None
+        self._shown: tuple[int, int | None] | None = None
+        self._note = ""
         self.started = time.monotonic()
 
     def rate(self, rows: int) -> str:
@@ -67,9 +73,11 @@ class JobProgress:
         return self
 
     def update(self, done: int, total: int | None = None, note: str = "") -> None:
-        """`done` of `total` items are through; `note` says what they amount to so far."""
+        """`done` of `total` (None: not known) items are through; `note` adds what they
+        amount to so far (a rate)."""
+        self._done, self._note = (done, total), note
         if self._bar is not None and self._task is not None:
-            label = f"{self.description} {note}".rstrip()
+            label = f"{self.description} {self.noun}s{', ' + note if note else ''}"
             self._bar.update(self._task, completed=done, total=total, description=label)
             return
         now = time.monotonic()
@@ -77,8 +85,18 @@ class JobProgress:
         if recent and done != total:
             return
         self._last_line = now
-        of_total = f"/{total}" if total is not None else ""
-        click.echo(f"{self.description}: {done}{of_total} {note}".rstrip(), err=True)
+        self._show_line()
+
+    def _show_line(self) -> None:
+        if self._done is None or self._done == self._shown:
+            return
+        done, total = self._shown = self._done
+        if total is None:
+            amount = counted(done, self.noun)
+        else:
+            amount = f"{done}/{counted(total, self.noun)}"
+        note = f", {self._note}" if self._note else ""
+        click.echo(f"{self.description}: {amount}{note}", err=True)
 
     def __exit__(
         self,
@@ -88,6 +106,8 @@ class JobProgress:
     ) -> None:
         if self._bar is not None:
             self._bar.stop()
+        elif kind is None:
+            self._show_line()
 
 
 def rows_per_second(rows: int, seconds: float) -> str:
@@ -126,6 +146,6 @@ def progress_of_deletion(progress: JobProgress) -> Callable[[DeletionSummary], N
     """An `on_progress` callback showing a deletion's running totals."""
 
     def show(summary: DeletionSummary) -> None:
-        progress.update(summary.threads, summary.selected, note="threads")
+        progress.update(summary.threads, summary.selected)
 
     return show
