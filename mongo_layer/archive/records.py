@@ -9,11 +9,18 @@ import base64
 import json
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from chainlit.types import ThreadDict
 from chainlit.user import PersistedUser
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from ..errors import ArchiveError
 from ..storage.keys import MONGODB_MAX_NESTING
@@ -101,25 +108,27 @@ class ThreadRecord(BaseModel):
         return thread
 
 
+def checked_as(model: type[BaseModel]) -> AfterValidator:
+    """Checks a record's contents against `model` and keeps them as given, so that a round
+    trip adds no field (no default of the model is filled in)."""
+
+    def check(contents: dict[str, Any]) -> dict[str, Any]:
+        model.model_validate(contents)
+        return contents
+
+    return AfterValidator(check)
+
+
 class ReadUserRecord(UserRecord):
     """A user record as read: its user is checked before anything is written."""
 
-    @field_validator("user")
-    @classmethod
-    def archived_user(cls, user: dict[str, Any]) -> dict[str, Any]:
-        ArchivedUser.model_validate(user)
-        return user
+    user: Annotated[dict[str, Any], checked_as(ArchivedUser)]
 
 
 class ReadThreadRecord(ThreadRecord):
-    """A thread record as read: its thread is checked before anything is written, and
-    kept as given, so that a round trip adds no field."""
+    """A thread record as read: its thread is checked before anything is written."""
 
-    @field_validator("thread")
-    @classmethod
-    def archived_thread(cls, thread: dict[str, Any]) -> dict[str, Any]:
-        ArchivedThread.model_validate(thread)
-        return thread
+    thread: Annotated[dict[str, Any], checked_as(ArchivedThread)]
 
 
 class EndRecord(BaseModel):
