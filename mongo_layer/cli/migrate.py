@@ -146,7 +146,12 @@ def load_storage_client(reference: str) -> BaseStorageClient:
         raise click.BadParameter(f"{reference!r} is not MODULE:NAME", param_hint="--storage-client")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    found = getattr(importlib.import_module(module_name), attribute)
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise click.BadParameter(
+            f"{reference!r} cannot be loaded: {error}", param_hint="--storage-client"
+        ) from error
     if isinstance(found, BaseStorageClient):
         return found
     try:

@@ -115,7 +115,9 @@ async def test_files_come_through_the_storage_client_the_command_names(
     assert await layer.files.files.count_documents({}) == 4
 
 
-@pytest.mark.parametrize("reference", ["json:dumps", "json:JSONDecoder", "json"])
+@pytest.mark.parametrize(
+    "reference", ["json:dumps", "json:JSONDecoder", "json", "json:no_such_name", "no_such_app:make"]
+)
 async def test_a_storage_client_that_is_not_one_is_a_usage_error(
     sqlite_database: ChainlitDatabase, mongo_layer_command: Command, reference: str
 ) -> None:
@@ -125,6 +127,7 @@ async def test_a_storage_client_that_is_not_one_is_a_usage_error(
 
     assert run.exit_code == 2
     assert "--storage-client" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 # An app's module with a factory of its storage client (here: files served over HTTP).
