@@ -739,7 +739,9 @@ class MongoDataLayer(BaseDataLayer):
             previous = stored_elements.get(element_id) or {}
             file_id = previous.get("fileId")
             if file_id is None:
-                file_id = await stored_element_file(self.files, restored, summary, element_bytes)
+                file_id = await stored_element_file(
+                    self.files.upload, restored, summary, element_bytes
+                )
             document = restored_element_document(restored.document, file_id)
             if all(previous.get(field) == value for field, value in document.items()):
                 continue

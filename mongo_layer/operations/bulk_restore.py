@@ -21,6 +21,7 @@ from ..errors import MongoLayerError
 from ..storage.connection import Document
 from ..storage.documents import restored_element_document
 from ..storage.feedback import feedback_document
+from ..storage.files import FileBatch
 from ..storage.threads import bson_size, whole_thread_document
 from .restore import (
     ElementBytes,
@@ -86,7 +87,10 @@ async def restore_threads(
         if plan.thread_id not in stored | taken and written_whole_as_given(plan):
             new[position] = plan
     await refuse_foreign_claims_of_new(layer, new, outcomes)
-    wholes = await whole_threads(layer, new, element_bytes, outcomes)
+    files = FileBatch(layer.files)
+    wholes, unused_files = await whole_threads(layer, new, element_bytes, files, outcomes)
+    await files.close()
+    await layer.files.delete_many(unused_files)
     collided = await write_whole(layer, wholes)
     for position, whole in wholes.items():
         if whole.summary.thread_id not in collided:
@@ -144,27 +148,38 @@ async def whole_threads(
     layer: "MongoDataLayer",
     new: dict[int, RestorePlan],
     element_bytes: ElementBytes | None,
+    files: FileBatch,
     outcomes: list[RestoreOutcome | None],
-) -> dict[int, WholeThread]:
-    """The new threads as whole documents, by position; a thread that cannot be written
-    whole gets its error in `outcomes`, or is left to `restore_thread` (too large)."""
+) -> tuple[dict[int, WholeThread], list[ObjectId]]:
+    """The new threads as whole documents, by position, their files uploaded in `files`;
+    a thread that cannot be written whole gets its error in `outcomes`, or is left to
+    `restore_thread` (too large). Also returns the ids of the files of those threads."""
     wholes: dict[int, WholeThread] = {}
+    unused: list[ObjectId] = []
     for position, plan in new.items():
+        file_ids: list[ObjectId] = []
         try:
-            whole = await whole_thread(layer, plan, element_bytes)
+            whole = await whole_thread(layer, plan, element_bytes, files, file_ids)
         except MongoLayerError as error:
             outcomes[position] = error
+            unused += file_ids
             continue
         if bson_size(whole.document) > LARGEST_WHOLE_THREAD_BYTES:
-            await layer.files.delete_many(whole.file_ids)
+            unused += file_ids
             continue
         wholes[position] = whole
-    return wholes
+    return wholes, unused
 
 
 async def whole_thread(
-    layer: "MongoDataLayer", plan: RestorePlan, element_bytes: ElementBytes | None
+    layer: "MongoDataLayer",
+    plan: RestorePlan,
+    element_bytes: ElementBytes | None,
+    files: FileBatch,
+    file_ids: list[ObjectId],
 ) -> WholeThread:
+    """The thread of `plan` as one document, its element files added to `files` (their ids
+    to `file_ids`, also when this raises)."""
     thread_id = plan.thread_id
     summary = RestoreSummary(thread_id=thread_id, thread_written=True)
     steps = [
@@ -178,9 +193,8 @@ async def whole_thread(
         for given in plan.feedback
     ]
     elements: list[Document] = []
-    file_ids: list[ObjectId] = []
     for restored in plan.elements:
-        file_id = await stored_element_file(layer.files, restored, summary, element_bytes)
+        file_id = await stored_element_file(files.add, restored, summary, element_bytes)
         if file_id is not None:
             file_ids.append(file_id)
         document = restored_element_document(restored.document, file_id)

@@ -25,7 +25,7 @@ from ..storage.documents import (
 )
 from ..storage.element_owners import ElementOwnerStore
 from ..storage.feedback import FeedbackStore
-from ..storage.files import ElementFile, FileStore, Readable
+from ..storage.files import ElementFile, Readable, Upload
 from ..storage.keys import escape_keys
 from ..times import parse_time, utc_now
 
@@ -188,7 +188,7 @@ def foreign_claim(
 
 
 async def stored_element_file(
-    files: FileStore,
+    upload: Upload,
     restored: RestoredElement,
     summary: RestoreSummary,
     element_bytes: ElementBytes | None,
@@ -208,7 +208,7 @@ async def stored_element_file(
         restored.element.get("mime"),
     )
     summary.files_stored += 1
-    return await files.upload(data, file.name, file.metadata())
+    return await upload(data, file.name, file.metadata())
 
 
 def restored_thread_fields(

@@ -35,6 +35,10 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+# Stores a file's bytes with a name and metadata; returns the file's id.
+Upload = Callable[[bytes | Readable, str, Document], Awaitable[ObjectId]]
+
+
 class StoredFile:
     """A GridFS file's description (size, type, name) and a way to read its bytes."""
 
@@ -118,55 +122,12 @@ class FileStore:
         return self.connection.gridfs_bucket(self.bucket_name)
 
     async def upload(self, source: bytes | Readable, name: str, metadata: Document) -> ObjectId:
-        """Store bytes, given whole or read in chunks from an open file, as a GridFS file.
-
-        Written directly rather than through the driver's bucket, which checks the bucket's
-        indexes on every upload (the layer creates them once): a small file costs two
-        commands. The file document goes last, so a crash leaves only chunks without a
-        file, which `prune_orphans` removes. Through a failover each write is tried again
-        after removing what its failed attempt stored: never half a file, never two, and
-        the source is read once."""
-        file_id = ObjectId()
-        subject = f"file {name!r} ({file_id})"
-        reader = io.BytesIO(source) if isinstance(source, bytes) else source
-        length, first, batch = 0, 0, []
-        for data in iter(lambda: reader.read(CHUNK_BYTES), b""):
-            batch.append(data)
-            length += len(data)
-            if len(batch) == CHUNKS_PER_INSERT:
-                await self._insert_chunks(file_id, first, batch, subject)
-                first, batch = first + len(batch), []
-        if batch:
-            await self._insert_chunks(file_id, first, batch, subject)
-        document = {
-            "_id": file_id,
-            "length": length,
-            "chunkSize": CHUNK_BYTES,
-            "uploadDate": utc_now(),
-            "filename": name or "file",
-            "metadata": metadata,
-        }
-        await self._write_once(
-            lambda: self.files.insert_one(dict(document)),
-            lambda: self.files.delete_one({"_id": file_id}),
-            subject,
-        )
+        """Store bytes, given whole or read in chunks from an open file, as a GridFS file
+        (a `FileBatch` of one file: two commands for a small file)."""
+        batch = FileBatch(self)
+        file_id = await batch.add(source, name, metadata)
+        await batch.close()
         return file_id
-
-    async def _insert_chunks(
-        self, file_id: ObjectId, first: int, pieces: list[bytes], subject: str
-    ) -> None:
-        numbers = {"$gte": first, "$lt": first + len(pieces)}
-        await self._write_once(
-            lambda: self.chunks.insert_many(
-                [
-                    {"files_id": file_id, "n": first + offset, "data": Binary(data)}
-                    for offset, data in enumerate(pieces)
-                ]
-            ),
-            lambda: self.chunks.delete_many({"files_id": file_id, "n": numbers}),
-            subject,
-        )
 
     async def _write_once(
         self,
@@ -274,3 +235,67 @@ class FileStore:
         if file_ids and not dry_run:
             await self.chunks.delete_many({"files_id": {"$in": file_ids}})
         return len(file_ids)
+
+
+class FileBatch:
+    """Files uploaded together: the chunks of several files go in one insert (as many as
+    take `CHUNKS_PER_INSERT` full chunks), their file documents in one insert at `close`.
+
+    Written directly rather than through the driver's bucket, which checks the bucket's
+    indexes on every upload (the layer creates them once). The file documents go last, so a
+    crash leaves only chunks without a file, which `prune_orphans` removes. Through a
+    failover each write is tried again after removing what its failed attempt stored: never
+    half a file, never two, and each source is read once. Memory holds at most the bytes of
+    `CHUNKS_PER_INSERT` full chunks (4 MB)."""
+
+    def __init__(self, store: FileStore) -> None:
+        self.store = store
+        self.chunks: list[Document] = []
+        self.buffered = 0
+        self.documents: list[Document] = []
+
+    async def add(self, source: bytes | Readable, name: str, metadata: Document) -> ObjectId:
+        """Upload a file's bytes (its file document waits for `close`); returns its id."""
+        file_id = ObjectId()
+        reader = io.BytesIO(source) if isinstance(source, bytes) else source
+        length = 0
+        for number, data in enumerate(iter(lambda: reader.read(CHUNK_BYTES), b"")):
+            chunk = {"_id": ObjectId(), "files_id": file_id, "n": number, "data": Binary(data)}
+            self.chunks.append(chunk)
+            self.buffered += len(data)
+            length += len(data)
+            if self.buffered >= CHUNKS_PER_INSERT * CHUNK_BYTES:
+                await self._insert_chunks()
+        self.documents.append(
+            {
+                "_id": file_id,
+                "length": length,
+                "chunkSize": CHUNK_BYTES,
+                "uploadDate": utc_now(),
+                "filename": name or "file",
+                "metadata": metadata,
+            }
+        )
+        return file_id
+
+    async def close(self) -> None:
+        """Store what is left of the chunks, then every file document."""
+        if self.chunks:
+            await self._insert_chunks()
+        documents, self.documents = self.documents, []
+        if documents:
+            ids = [document["_id"] for document in documents]
+            await self.store._write_once(
+                lambda: self.store.files.insert_many(documents),
+                lambda: self.store.files.delete_many({"_id": {"$in": ids}}),
+                f"{len(ids)} files ({ids[0]}...)",
+            )
+
+    async def _insert_chunks(self) -> None:
+        chunks, self.chunks, self.buffered = self.chunks, [], 0
+        ids = [chunk["_id"] for chunk in chunks]
+        await self.store._write_once(
+            lambda: self.store.chunks.insert_many(chunks),
+            lambda: self.store.chunks.delete_many({"_id": {"$in": ids}}),
+            f"file {chunks[0]['files_id']} and others",
+        )
