@@ -23,7 +23,6 @@ from pydantic import (
 )
 
 from ..errors import ArchiveError
-from ..storage.keys import MONGODB_MAX_NESTING
 from ..times import format_time
 from .contents import ArchivedThread, ArchivedUser
 
@@ -32,8 +31,10 @@ ARCHIVE_VERSION = 1
 
 # A record is one line: the longest one import reads (see docs/archive-format.md).
 MAX_RECORD_BYTES = 32 * 1024 * 1024
-# A record holds its thread one level below its root, and MongoDB stores 100 levels.
-MAX_RECORD_NESTING = MONGODB_MAX_NESTING + 1
+# MongoDB stores documents nested 100 levels deep, and a record holds its thread one level
+# below its root. (The layer refuses deeper values too; this refuses them before the layer
+# is reached, from the archive tool's own floor.)
+MAX_RECORD_NESTING = 100 + 1
 # json.loads pairs the escapes of a surrogate pair; any surrogate left alone is not UTF-8.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
