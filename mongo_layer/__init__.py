@@ -31,6 +31,7 @@ from .storage.capabilities import Capability, DeploymentReport, IndexStatus
 if TYPE_CHECKING:
     from .layer import MongoDataLayer
     from .operations.bulk import ThreadActivity
+    from .operations.bulk_restore import ThreadToRestore
     from .operations.restore import RestoreSummary
     from .operations.retention import DeletionSummary
     from .operations.scheduled_retention import RetentionSchedule
@@ -45,6 +46,7 @@ _LOADED_ON_FIRST_USE = {
     "RetentionSchedule": ".operations.scheduled_retention",
     "Statistics": ".operations.statistics",
     "ThreadActivity": ".operations.bulk",
+    "ThreadToRestore": ".operations.bulk_restore",
 }
 
 
@@ -78,6 +80,7 @@ __all__ = [
     "ThreadAccessError",
     "ThreadActivity",
     "ThreadNotFoundError",
+    "ThreadToRestore",
     "ThreadTooLargeError",
     "UserConflictError",
     "UserNotFoundError",

@@ -79,14 +79,15 @@ def missing_module(error: ModuleNotFoundError) -> str:
     type=click.IntRange(1, 10_000),
     default=100,
     show_default=True,
-    help="Threads read from the source at a time.",
+    help="Threads read from the source at a time (fewer when their steps take over 8 MB there).",
 )
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
     default=4,
     show_default=True,
-    help="Threads written at once (the steps of one thread always in order).",
+    help="Threads already in MongoDB restored at once (new ones are written whole, many"
+    " per command; the steps of one thread always in order).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_target

@@ -8,9 +8,9 @@ from chainlit.step import StepDict
 from chainlit.types import ThreadDict
 from conftest import CommandCounter
 
-from mongo_layer import MongoDataLayer
+from mongo_layer import MongoDataLayer, ThreadToRestore
 from mongo_layer.errors import MongoLayerError, RestoreRefusedError
-from mongo_layer.operations.bulk_restore import RestoreOutcome, ThreadToRestore
+from mongo_layer.operations.bulk_restore import RestoreOutcome
 from mongo_layer.operations.restore import RestoreSummary
 
 from .factories import stored_thread
