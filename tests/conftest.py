@@ -45,6 +45,18 @@ def shard_key_audit() -> Iterator[ShardKeyAudit]:
         pytest.fail("commands a sharded cluster would refuse:\n" + "\n".join(found))
 
 
+# Tests that share something outside their own database run on one worker together when
+# the suite runs on several (pytest-xdist's `--dist loadgroup`, see scripts/test.sh).
+SHARED_BY_FOLDER = {"e2e": "example-app", "migrate": "postgresql"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = SHARED_BY_FOLDER.get(item.path.parent.name)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @dataclass
 class MongoServer:
     """The server the suite talks to: one it started, or the one MONGODB_URI names."""
