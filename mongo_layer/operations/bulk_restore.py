@@ -107,7 +107,9 @@ async def restore_threads(
             except MongoLayerError as error:
                 outcomes[position] = error
 
-    await asyncio.gather(*(restore_one(position) for position in plans if not outcomes[position]))
+    await asyncio.gather(
+        *(restore_one(position) for position in plans if outcomes[position] is None)
+    )
     return [outcome for outcome in outcomes if outcome is not None]
 
 
