@@ -80,7 +80,7 @@ def step_write_paths(subjects: list[Subject]) -> str:
     counts = []
     for subject in subjects:
         if isinstance(subject.layer, MongoDataLayer):
-            paths = sorted(subject.layer.steps.write_paths.items())
+            paths = sorted(subject.layer.stores.steps.write_paths.items())
             counts.append(f"{subject.name}: " + ", ".join(f"{p} {n}" for p, n in paths))
     return "; ".join(counts)
 

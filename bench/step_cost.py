@@ -89,9 +89,9 @@ class Timings:
 async def stored_step(layer: MongoDataLayer, thread_id: str) -> dict[str, Any]:
     """One step as the layer stores it, written through the layer itself."""
     await layer.create_step(step_dict(thread_id, "template", 0, text(0)))  # type: ignore[arg-type]
-    document = await layer.threads.collection.find_one({"_id": thread_id})
+    document = await layer.stores.threads.collection.find_one({"_id": thread_id})
     assert document is not None
-    await layer.threads.collection.delete_one({"_id": thread_id})
+    await layer.stores.threads.collection.delete_one({"_id": thread_id})
     step: dict[str, Any] = document["steps"][0]
     return step
 
@@ -117,7 +117,7 @@ async def push(collection: Any, thread_id: str, step: dict[str, Any]) -> None:
 async def probe(layer: MongoDataLayer, bare: Any, steps: int, repeats: int) -> Timings:
     thread_id = f"thread-{steps}"
     template = await stored_step(layer, thread_id)
-    await fill(layer.threads.collection, thread_id, template, steps)
+    await fill(layer.stores.threads.collection, thread_id, template, steps)
     await fill(bare, thread_id, template, steps)
     timings = Timings()
     for number in range(repeats):
@@ -164,7 +164,9 @@ async def measure(driver: str, lengths: list[int], repeats: int) -> list[str]:
                 f" | {t.median('update_step') / push:.2f}x | {t.cpu('create_step'):.2f}"
                 f" | {t.cpu('update_step'):.2f} | {t.cpu('bare $push'):.2f} |"
             )
-        paths = ", ".join(f"{path} {n}" for path, n in sorted(layer.steps.write_paths.items()))
+        paths = ", ".join(
+            f"{path} {n}" for path, n in sorted(layer.stores.steps.write_paths.items())
+        )
         rows.append("")
         rows.append(f"step writes by path: {paths}")
         return rows

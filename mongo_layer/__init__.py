@@ -30,6 +30,7 @@ from .storage.capabilities import Capability, DeploymentReport, IndexStatus
 
 if TYPE_CHECKING:
     from .layer import MongoDataLayer
+    from .operations import Operations
     from .operations.bulk import ThreadActivity
     from .operations.bulk_restore import ThreadToRestore
     from .operations.restore import RestoreSummary
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 # it loads: they load on first use, so that the `mongo-layer` command can choose that root.
 _LOADED_ON_FIRST_USE = {
     "MongoDataLayer": ".layer",
+    "Operations": ".operations",
     "DeletionSummary": ".operations.retention",
     "RestoreSummary": ".operations.restore",
     "RetentionSchedule": ".operations.scheduled_retention",
@@ -71,6 +73,7 @@ __all__ = [
     "MongoDataLayer",
     "MongoLayerError",
     "MongoLayerSettings",
+    "Operations",
     "RestoreRefusedError",
     "RestoreSummary",
     "RetentionSchedule",

@@ -55,7 +55,7 @@ async def write_files(
 ) -> None:
     """The thread's element files, each a `file` record and its bytes chunk by chunk."""
     for element in thread.get("elements") or []:
-        stored = await layer.open_element_file(thread["id"], element["id"])
+        stored = await layer.operations.open_element_file(thread["id"], element["id"])
         if stored is None:
             continue
         write(

@@ -137,7 +137,7 @@ def files_of(
 
 class ThreadBatch:
     """Thread records read and not restored yet, with their files in the spool, restored
-    together (`MongoDataLayer.restore_threads`) once they take `batch_bytes`."""
+    together (`Operations.restore_threads`) once they take `batch_bytes`."""
 
     def __init__(self, pending: PendingFiles, batch_bytes: int) -> None:
         self.pending = pending
@@ -170,7 +170,9 @@ class ThreadBatch:
         self.records, self.files, self.bytes = [], {}, 0
         if records:
             threads = [ThreadToRestore(r.thread_dict(), r.updatedAt) for _, r in records]
-            outcomes = await layer.restore_threads(threads, files_of(self.pending, files))
+            outcomes = await layer.operations.restore_threads(
+                threads, files_of(self.pending, files)
+            )
             for (number, _), outcome in zip(records, outcomes, strict=True):
                 count_restored(outcome, number, summary, report)
         if not keep_spool:
@@ -245,7 +247,7 @@ async def import_archive(
                 del line  # nor its text, once parsed
                 if isinstance(record, UserRecord):
                     if not dry_run:
-                        restoring = layer.restore_user(record.persisted_user())
+                        restoring = layer.operations.restore_user(record.persisted_user())
                         await restore_or_refuse(restoring, number, summary, report)
                     summary.users += 1
                     summary.rows += 1

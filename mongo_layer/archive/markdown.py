@@ -61,7 +61,7 @@ async def write_files(
     path relative to `directory`."""
     paths: dict[str, str] = {}
     for element in thread.get("elements") or []:
-        stored = await layer.open_element_file(thread["id"], element["id"])
+        stored = await layer.operations.open_element_file(thread["id"], element["id"])
         if stored is None:
             continue
         name = safe_name(str(element.get("name") or stored.name))

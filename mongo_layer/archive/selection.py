@@ -47,7 +47,7 @@ async def selected_users(
 ) -> AsyncIterator[PersistedUser]:
     """The users the export holds: all of them, the one named, or the thread's author."""
     if selection.thread_id is None and selection.user_identifier is None:
-        async for batch in layer.user_batches(batch_size):
+        async for batch in layer.operations.user_batches(batch_size):
             for user in batch:
                 yield user
         return
@@ -70,7 +70,7 @@ async def selected_threads(
 ) -> AsyncIterator[tuple[ThreadActivity, ThreadDict]]:
     """Each selected thread as `get_thread` returns it, with its last activity; a thread
     deleted while the export runs is left out."""
-    batches = layer.thread_batches(
+    batches = layer.operations.thread_batches(
         user_identifier=selection.user_identifier,
         thread_id=selection.thread_id,
         batch_size=batch_size,

@@ -9,8 +9,8 @@ from .output import print_json, results
 from .runtime import DatabaseTarget, ExitCode, pass_target
 
 if TYPE_CHECKING:
+    from .. import DeploymentReport
     from ..layer import MongoDataLayer
-    from ..storage.capabilities import DeploymentReport
 
 
 @click.command()
@@ -43,7 +43,7 @@ def check(target: DatabaseTarget, as_json: bool) -> None:
 
 async def inspect(layer: "MongoDataLayer") -> tuple["DeploymentReport", dict[str, int]]:
     report = await layer.check()
-    counts = await layer.document_counts() if report.usable else {}
+    counts = await layer.operations.document_counts() if report.usable else {}
     return report, counts
 
 

@@ -29,7 +29,7 @@ def erase_user(
     def deletion(dry: bool) -> Callable[[MongoDataLayer], Awaitable[DeletionSummary]]:
         async def erase(layer: MongoDataLayer) -> DeletionSummary:
             with JobProgress(f"erase-user {identifier}") as progress:
-                return await layer.erase_user(
+                return await layer.operations.erase_user(
                     identifier,
                     dry_run=dry,
                     batch_size=batch_size,

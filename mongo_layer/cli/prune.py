@@ -31,7 +31,7 @@ def prune(target: DatabaseTarget, grace: timedelta, dry_run: bool, yes: bool) ->
     window = format_duration(grace)
 
     def deletion(dry: bool) -> Callable[[MongoDataLayer], Awaitable[int]]:
-        return lambda layer: layer.prune_orphans(grace=grace, dry_run=dry)
+        return lambda layer: layer.operations.prune_orphans(grace=grace, dry_run=dry)
 
     def question(counted: int) -> str | None:
         return (

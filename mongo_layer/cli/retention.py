@@ -59,7 +59,7 @@ def retention(
             if user_identifier is not None and await layer.get_user(user_identifier) is None:
                 return None
             with JobProgress("retention") as progress:
-                return await layer.delete_threads_older_than(
+                return await layer.operations.delete_threads_older_than(
                     older_than,
                     user_identifier=user_identifier,
                     dry_run=dry,

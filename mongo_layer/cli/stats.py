@@ -23,7 +23,7 @@ BAR_WIDTH = 40
 def stats(target: DatabaseTarget, days: int, as_json: bool) -> None:
     """Count users, threads, steps (embedded and overflowed), elements and their files,
     feedback (and the share of thumbs up), and chart the threads created per day."""
-    statistics = target.run(lambda layer: layer.statistics(days=days))
+    statistics = target.run(lambda layer: layer.operations.statistics(days=days))
     if as_json:
         print_json(statistics.model_dump(mode="json"))
         return

@@ -6,7 +6,8 @@
 Needs the `migrate` extra (asyncpg, aiosqlite, SQLAlchemy).
 """
 
-from .migration import MigrationOptions, MigrationProgress, migrate_history
+from .migration import migrate_history
+from .options import MigrationOptions, MigrationProgress
 from .report import BrokenRow, Difference, MigrationReport, TableCounts
 from .source import Source, SourceLayer
 from .sources import open_source

@@ -18,7 +18,7 @@ class FileNotFetched(Exception):
 
 
 class ElementFiles:
-    """The `element_bytes` callable of `MongoDataLayer.restore_thread` for `--files copy`."""
+    """The `element_bytes` callable of `Operations.restore_thread` for `--files copy`."""
 
     def __init__(
         self,

@@ -3,8 +3,6 @@
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, Protocol
 
 from chainlit.data.storage_clients.base import BaseStorageClient
 from chainlit.types import ThreadDict
@@ -13,39 +11,10 @@ from ..errors import MongoLayerError
 from ..layer import MongoDataLayer
 from ..operations.bulk_restore import RestoreOutcome, ThreadToRestore
 from .files import ElementFiles
+from .options import MigrationOptions, MigrationProgress, NoProgress
 from .report import BrokenRow, MigrationReport, TableCounts
-from .source import DEFAULT_BATCH_BYTES, Source
+from .source import Source
 from .verify import verify_threads
-
-
-@dataclass(frozen=True)
-class MigrationOptions:
-    files: Literal["copy", "link"] = "copy"
-    files_root: Path | None = None
-    storage_client: BaseStorageClient | None = None
-    dry_run: bool = False
-    verify: bool = False
-    batch_size: int = 100
-    # What the steps of the threads read from the source at once may take there.
-    batch_bytes: int = DEFAULT_BATCH_BYTES
-    # Threads already stored restored at once; the steps of one thread always in order.
-    concurrency: int = 4
-
-
-class MigrationProgress(Protocol):
-    """Told how far each table is (users, threads, steps, elements, feedback, verify)."""
-
-    def start(self, table: str, total: int) -> None: ...
-
-    def advance(self, table: str, rows: int) -> None: ...
-
-
-class NoProgress:
-    def start(self, table: str, total: int) -> None:
-        pass
-
-    def advance(self, table: str, rows: int) -> None:
-        pass
 
 
 async def migrate_history(
@@ -90,7 +59,7 @@ class Migration:
         async for users in self.source.users(self.options.batch_size):
             for user in users:
                 try:
-                    await self.layer.restore_user(user)
+                    await self.layer.operations.restore_user(user)
                     self.report.migrated.users += 1
                 except MongoLayerError as error:
                     self.broken("users", user.id, str(error))
@@ -105,7 +74,7 @@ class Migration:
             ):
                 for thread in threads:
                     await with_read_urls(thread, self.options.storage_client)
-                outcomes = await self.layer.restore_threads(
+                outcomes = await self.layer.operations.restore_threads(
                     [ThreadToRestore(thread) for thread in threads],
                     element_bytes,
                     self.options.concurrency,

@@ -22,7 +22,7 @@ from .rows import time_text
 
 if TYPE_CHECKING:
     from ..layer import MongoDataLayer
-    from .migration import MigrationOptions, MigrationProgress
+    from .options import MigrationOptions, MigrationProgress
     from .source import Source
 
 STEP_FIELDS = ("type", "name", "input", "output", "parentId", "createdAt", "start", "end")

@@ -16,10 +16,8 @@ from pydantic import BaseModel, computed_field
 from ..retry import Retrier
 from ..storage.connection import Document, aggregate, pages_by_id
 from ..storage.documents import UserDocument
-from ..storage.feedback import FeedbackStore
-from ..storage.files import FileStore
-from ..storage.overflow import OverflowStore
 from ..storage.step_versions import REMOVED, live_steps
+from ..storage.stores import Stores
 from ..storage.threads import ThreadStore
 from ..storage.users import UserStore
 from ..times import format_time
@@ -102,51 +100,42 @@ class ThreadContents(BaseModel):
             setattr(self, field, getattr(self, field) + getattr(other, field))
 
 
-@dataclass(frozen=True)
-class ContentStores:
-    """The stores holding what belongs to a thread."""
-
-    threads: ThreadStore
-    overflow: OverflowStore
-    feedback: FeedbackStore
-    files: FileStore
-
-    async def contents(self, thread_ids: list[str] | None) -> ThreadContents:
-        """What the threads with these ids hold (every thread with None), counted on the
-        server: one command per collection."""
-        by_thread = {} if thread_ids is None else {"threadId": {"$in": thread_ids}}
-        by_file_thread = {} if thread_ids is None else {"metadata.threadId": {"$in": thread_ids}}
-        sizes = await aggregate(
-            self.threads.collection,
-            [
-                {"$match": {} if thread_ids is None else {"_id": {"$in": thread_ids}}},
-                {
-                    "$group": {
-                        "_id": None,
-                        "threads": {"$sum": 1},
-                        "steps": {"$sum": {"$size": live_steps("$steps")}},
-                        "elements": {"$sum": {"$size": {"$ifNull": ["$elements", []]}}},
-                    }
-                },
-            ],
-        )
-        files = await aggregate(
-            self.files.files,
-            [
-                {"$match": by_file_thread},
-                {"$group": {"_id": None, "files": {"$sum": 1}, "bytes": {"$sum": "$length"}}},
-            ],
-        )
-        size = sizes[0] if sizes else {}
-        file_totals = files[0] if files else {}
-        return ThreadContents(
-            threads=size.get("threads", 0),
-            steps_embedded=size.get("steps", 0),
-            steps_overflowed=await self.overflow.collection.count_documents(
-                by_thread | {f"step.{REMOVED}": {"$ne": True}}
-            ),
-            elements=size.get("elements", 0),
-            feedback=await self.feedback.collection.count_documents(by_thread),
-            files=file_totals.get("files", 0),
-            file_bytes=file_totals.get("bytes", 0),
-        )
+async def thread_contents(stores: Stores, thread_ids: list[str] | None) -> ThreadContents:
+    """What the threads with these ids hold (every thread with None), counted on the
+    server: one command per collection."""
+    by_thread = {} if thread_ids is None else {"threadId": {"$in": thread_ids}}
+    by_file_thread = {} if thread_ids is None else {"metadata.threadId": {"$in": thread_ids}}
+    sizes = await aggregate(
+        stores.threads.collection,
+        [
+            {"$match": {} if thread_ids is None else {"_id": {"$in": thread_ids}}},
+            {
+                "$group": {
+                    "_id": None,
+                    "threads": {"$sum": 1},
+                    "steps": {"$sum": {"$size": live_steps("$steps")}},
+                    "elements": {"$sum": {"$size": {"$ifNull": ["$elements", []]}}},
+                }
+            },
+        ],
+    )
+    files = await aggregate(
+        stores.files.files,
+        [
+            {"$match": by_file_thread},
+            {"$group": {"_id": None, "files": {"$sum": 1}, "bytes": {"$sum": "$length"}}},
+        ],
+    )
+    size = sizes[0] if sizes else {}
+    file_totals = files[0] if files else {}
+    return ThreadContents(
+        threads=size.get("threads", 0),
+        steps_embedded=size.get("steps", 0),
+        steps_overflowed=await stores.overflow.collection.count_documents(
+            by_thread | {f"step.{REMOVED}": {"$ne": True}}
+        ),
+        elements=size.get("elements", 0),
+        feedback=await stores.feedback.collection.count_documents(by_thread),
+        files=file_totals.get("files", 0),
+        file_bytes=file_totals.get("bytes", 0),
+    )

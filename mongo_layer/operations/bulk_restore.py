@@ -5,7 +5,7 @@ the document it will be: its steps in the same stored form and split between the
 and overflow by the same rule as the live step write (`StepStore.stored_form`,
 `whole_thread_document`), many threads per command, then its overflowed steps and its
 ratings, many per command. A thread stored already (a second run, or one interrupted after
-the thread document was written) goes through `MongoDataLayer.restore_thread`, which writes
+the thread document was written) goes through `restore_thread` (restoring.py), which writes
 only what is missing or different.
 """
 
@@ -22,7 +22,8 @@ from ..storage.connection import Document
 from ..storage.documents import restored_element_document
 from ..storage.feedback import feedback_document
 from ..storage.files import FileBatch
-from ..storage.threads import bson_size, whole_thread_document
+from ..storage.stores import Stores
+from ..storage.threads import bson_size, refuse_oversized_element, whole_thread_document
 from .restore import (
     ElementBytes,
     RestorePlan,
@@ -31,11 +32,10 @@ from .restore import (
     plan_restore,
     stored_element_file,
 )
+from .restoring import restore_thread
 
 if TYPE_CHECKING:
     from chainlit.types import ThreadDict
-
-    from ..layer import MongoDataLayer
 
 # A thread document larger than this goes through `restore_thread`, which names the thread
 # in the error MongoDB's 16 MB limit then raises.
@@ -64,7 +64,7 @@ class WholeThread:
 
 
 async def restore_threads(
-    layer: "MongoDataLayer",
+    stores: Stores,
     threads: Sequence[ThreadToRestore],
     element_bytes: ElementBytes | None,
     concurrency: int,
@@ -73,25 +73,25 @@ async def restore_threads(
     or the MongoLayerError that kept it from being restored (the others go on)."""
     outcomes: list[RestoreOutcome | None] = [None] * len(threads)
     plans: dict[int, RestorePlan] = {}
-    max_name_length = layer.settings.max_thread_name_length
+    max_name_length = stores.settings.max_thread_name_length
     for position, item in enumerate(threads):
         try:
             plans[position] = plan_restore(item.thread, max_name_length, item.updated_at)
         except MongoLayerError as error:
             outcomes[position] = error
     thread_ids = list({plan.thread_id for plan in plans.values()})
-    stored = await layer.threads.stored_ids(thread_ids) if thread_ids else set()
+    stored = await stores.threads.stored_ids(thread_ids) if thread_ids else set()
     new: dict[int, RestorePlan] = {}
     for position, plan in plans.items():
         taken = {other.thread_id for other in new.values()}
         if plan.thread_id not in stored | taken and written_whole_as_given(plan):
             new[position] = plan
-    await refuse_foreign_claims_of_new(layer, new, outcomes)
-    files = FileBatch(layer.files)
-    wholes, unused_files = await whole_threads(layer, new, element_bytes, files, outcomes)
+    await refuse_foreign_claims_of_new(stores, new, outcomes)
+    files = FileBatch(stores.files)
+    wholes, unused_files = await whole_threads(stores, new, element_bytes, files, outcomes)
     await files.close()
-    await layer.files.delete_many(unused_files)
-    collided = await write_whole(layer, wholes)
+    await stores.files.delete_many(unused_files)
+    collided = await write_whole(stores, wholes)
     for position, whole in wholes.items():
         if whole.summary.thread_id not in collided:
             outcomes[position] = whole.summary
@@ -101,8 +101,10 @@ async def restore_threads(
         async with limit:
             item = threads[position]
             try:
-                outcomes[position] = await layer.restore_thread(
-                    item.thread, element_bytes, item.updated_at
+                outcomes[position] = await stores.retrier.run(
+                    "restore_thread",
+                    lambda: restore_thread(stores, item.thread, element_bytes, item.updated_at),
+                    f"thread {item.thread.get('id')!r}",
                 )
             except MongoLayerError as error:
                 outcomes[position] = error
@@ -122,7 +124,7 @@ def written_whole_as_given(plan: RestorePlan) -> bool:
 
 
 async def refuse_foreign_claims_of_new(
-    layer: "MongoDataLayer", new: dict[int, RestorePlan], outcomes: list[RestoreOutcome | None]
+    stores: Stores, new: dict[int, RestorePlan], outcomes: list[RestoreOutcome | None]
 ) -> None:
     """The ownership decision of `restore_thread` (`foreign_claim`) for threads not stored
     yet, read for all of them at once; a refused thread leaves `new` with its error. The
@@ -130,15 +132,15 @@ async def refuse_foreign_claims_of_new(
     in between is refused as well."""
     element_ids = [e.document["id"] for plan in new.values() for e in plan.elements]
     feedback_ids = [f.id for plan in new.values() for f in plan.feedback if f.id is not None]
-    owners = await layer.element_owners.owners_of(element_ids)
-    feedback_threads = await layer.feedback.threads_of(feedback_ids)
+    owners = await stores.element_owners.owners_of(element_ids)
+    feedback_threads = await stores.feedback.threads_of(feedback_ids)
     for position, plan in list(new.items()):
         refusal = foreign_claim(plan, None, owners, feedback_threads)
         if refusal is not None:
             del new[position]
             outcomes[position] = refusal
     claims = {e.document["id"]: plan.thread_id for plan in new.values() for e in plan.elements}
-    lost = await layer.element_owners.claim_many(claims)
+    lost = await stores.element_owners.claim_many(claims)
     for position, plan in list(new.items()):
         refusal = foreign_claim(plan, None, lost, {})
         if refusal is not None:
@@ -147,7 +149,7 @@ async def refuse_foreign_claims_of_new(
 
 
 async def whole_threads(
-    layer: "MongoDataLayer",
+    stores: Stores,
     new: dict[int, RestorePlan],
     element_bytes: ElementBytes | None,
     files: FileBatch,
@@ -161,7 +163,7 @@ async def whole_threads(
     for position, plan in new.items():
         file_ids: list[ObjectId] = []
         try:
-            whole = await whole_thread(layer, plan, element_bytes, files, file_ids)
+            whole = await whole_thread(stores, plan, element_bytes, files, file_ids)
         except MongoLayerError as error:
             outcomes[position] = error
             unused += file_ids
@@ -174,7 +176,7 @@ async def whole_threads(
 
 
 async def whole_thread(
-    layer: "MongoDataLayer",
+    stores: Stores,
     plan: RestorePlan,
     element_bytes: ElementBytes | None,
     files: FileBatch,
@@ -185,7 +187,7 @@ async def whole_thread(
     thread_id = plan.thread_id
     summary = RestoreSummary(thread_id=thread_id, thread_written=True)
     steps = [
-        (await layer.steps.stored_form(thread_id, step, layer.call_clock.stamp()))[0]
+        (await stores.steps.stored_form(thread_id, step, stores.call_clock.stamp()))[0]
         for step in plan.steps
     ]
     ratings = [
@@ -200,9 +202,9 @@ async def whole_thread(
         if file_id is not None:
             file_ids.append(file_id)
         document = restored_element_document(restored.document, file_id)
-        layer.refuse_oversized_element(document, thread_id)
+        refuse_oversized_element(document, thread_id, stores.settings.max_element_bytes)
         elements.append(document)
-    budget = layer.settings.thread_document_budget_bytes
+    budget = stores.settings.thread_document_budget_bytes
     whole, overflowed = whole_thread_document(thread_id, plan.fields, steps, elements, budget)
     summary.steps_written = len(steps)
     summary.feedback_written = len(ratings)
@@ -210,19 +212,19 @@ async def whole_thread(
     return WholeThread(whole, overflowed, ratings, summary, file_ids)
 
 
-async def write_whole(layer: "MongoDataLayer", wholes: dict[int, WholeThread]) -> set[str]:
+async def write_whole(stores: Stores, wholes: dict[int, WholeThread]) -> set[str]:
     """Store the whole threads: their documents first, then their overflowed steps and
     ratings, so that an interruption leaves each thread either absent or stored (then
     completed by `restore_thread`). Returns the ids of threads found stored meanwhile,
     which were not written."""
     if not wholes:
         return set()
-    collided = await layer.threads.insert_whole([w.document for w in wholes.values()])
+    collided = await stores.threads.insert_whole([w.document for w in wholes.values()])
     written = [w for w in wholes.values() if w.summary.thread_id not in collided]
     for whole in written:
-        await layer.overflow.insert_steps(whole.summary.thread_id, whole.overflowed)
-    await layer.feedback.insert_many([rating for w in written for rating in w.ratings])
+        await stores.overflow.insert_steps(whole.summary.thread_id, whole.overflowed)
+    await stores.feedback.insert_many([rating for w in written for rating in w.ratings])
     for whole in wholes.values():
         if whole.summary.thread_id in collided:
-            await layer.files.delete_many(whole.file_ids)
+            await stores.files.delete_many(whole.file_ids)
     return collided

@@ -1,4 +1,4 @@
-"""Restoring history written by another layer: what `MongoDataLayer.restore_thread` reports,
+"""Restoring history written by another layer: what `Operations.restore_thread` reports,
 the thread converted to what is stored before anything is written (`RestorePlan`), the
 ownership decision taken before the first write (`refuse_foreign_claims`), and the thread
 fields it sets, with the thread's own times kept."""

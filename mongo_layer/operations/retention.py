@@ -1,17 +1,16 @@
 """Deleting threads in bulk: those inactive for longer than a retention window, or every
 thread of one user (the right to erasure).
 
-Each thread is deleted by `MongoDataLayer.delete_thread`, the one place that knows how: its
-steps, overflow documents, feedback and files go exactly as when the app deletes it.
+Each thread is deleted by `Stores.delete_thread`, the one place that knows how (the layer's
+`delete_thread` calls it too): its steps, overflow documents, feedback and files go exactly as
+when the app deletes it.
 """
 
+import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from .bulk import ThreadContents, ThreadSelection, thread_batches
-
-if TYPE_CHECKING:
-    from ..layer import MongoDataLayer
+from ..storage.stores import Stores
+from .bulk import ThreadContents, ThreadSelection, thread_batches, thread_contents
 
 
 class DeletionSummary(ThreadContents):
@@ -27,7 +26,7 @@ ProgressCallback = Callable[[DeletionSummary], None]
 
 
 async def delete_threads(
-    layer: "MongoDataLayer",
+    stores: Stores,
     selection: ThreadSelection,
     dry_run: bool,
     batch_size: int,
@@ -37,14 +36,18 @@ async def delete_threads(
     first; `on_progress` hears the running totals after every batch."""
     summary = DeletionSummary(
         dry_run=dry_run,
-        selected=await layer.threads.collection.count_documents(selection.query()),
+        selected=await stores.threads.collection.count_documents(selection.query()),
     )
-    async for batch in thread_batches(layer.threads, selection, batch_size, layer.retrier):
+    async for batch in thread_batches(stores.threads, selection, batch_size, stores.retrier):
         thread_ids = [thread.id for thread in batch]
-        summary.add(await layer.contents.contents(thread_ids))
+        summary.add(await thread_contents(stores, thread_ids))
         if not dry_run:
             for thread_id in thread_ids:
-                await layer.delete_thread(thread_id)
+                await stores.retrier.run(
+                    "delete_thread",
+                    functools.partial(stores.delete_thread, thread_id),
+                    f"thread {thread_id!r}",
+                )
         if on_progress is not None:
             on_progress(summary)
     return summary

@@ -16,14 +16,22 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..storage.leases import LeaseStore
 from ..times import utc_now
 from .retention import DeletionSummary
 
-if TYPE_CHECKING:
-    from ..layer import MongoDataLayer
+
+class RetentionRunner(Protocol):
+    """The calls a run makes: `Operations` has them."""
+
+    async def delete_threads_older_than(
+        self, older_than: timedelta, *, batch_size: int
+    ) -> DeletionSummary: ...
+
+    async def prune_orphans(self) -> int: ...
+
 
 logger = logging.getLogger("mongo_layer")
 
@@ -53,16 +61,17 @@ def process_name() -> str:
 
 
 class ScheduledRetention:
-    """Runs `layer`'s retention of `days` days on `schedule`, one process at a time."""
+    """Runs retention of `days` days through `operations` on `schedule`, one process at a
+    time."""
 
     def __init__(
         self,
-        layer: "MongoDataLayer",
+        operations: RetentionRunner,
         days: int,
         leases: LeaseStore,
         schedule: RetentionSchedule | None = None,
     ) -> None:
-        self.layer = layer
+        self.operations = operations
         self.days = days
         self.leases = leases
         self.schedule = schedule or RetentionSchedule()
@@ -113,11 +122,11 @@ class ScheduledRetention:
 
     async def _run(self) -> DeletionSummary:
         started = time.monotonic()
-        summary = await self.layer.delete_threads_older_than(
+        summary = await self.operations.delete_threads_older_than(
             timedelta(days=self.days), batch_size=self.schedule.batch_size
         )
         await self.leases.extend(RETENTION_JOB, self.holder, utc_now() + self.schedule.hold)
-        pruned = await self.layer.prune_orphans()
+        pruned = await self.operations.prune_orphans()
         finished = utc_now()
         await self.leases.finish(
             RETENTION_JOB, self.holder, finished, finished + self.schedule.period

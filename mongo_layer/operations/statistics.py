@@ -1,16 +1,13 @@
 """What a database holds, counted on the server: for `mongo-layer stats` and dashboards."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, computed_field
 
 from ..storage.connection import aggregate
+from ..storage.stores import Stores
 from ..times import utc_now
-from .bulk import ThreadContents
-
-if TYPE_CHECKING:
-    from ..layer import MongoDataLayer
+from .bulk import ThreadContents, thread_contents
 
 
 class DayCount(BaseModel):
@@ -33,25 +30,25 @@ class Statistics(ThreadContents):
         return self.feedback_positive / self.feedback if self.feedback else None
 
 
-async def collect_statistics(layer: "MongoDataLayer", days: int) -> Statistics:
-    contents = await layer.contents.contents(None)
+async def collect_statistics(stores: Stores, days: int) -> Statistics:
+    contents = await thread_contents(stores, None)
     return Statistics(
         **contents.model_dump(),
-        users=await layer.users.collection.count_documents({}),
-        feedback_positive=await layer.feedback.collection.count_documents({"value": 1}),
+        users=await stores.users.collection.count_documents({}),
+        feedback_positive=await stores.feedback.collection.count_documents({"value": 1}),
         days=days,
-        threads_per_day=await threads_per_day(layer, days),
+        threads_per_day=await threads_per_day(stores, days),
     )
 
 
-async def threads_per_day(layer: "MongoDataLayer", days: int) -> list[DayCount]:
+async def threads_per_day(stores: Stores, days: int) -> list[DayCount]:
     """Threads created on each of the last `days` days (UTC), today included, oldest first;
     days without a thread count zero."""
     today = utc_now().date()
     first_day = today - timedelta(days=days - 1)
     start = datetime.combine(first_day, time.min, tzinfo=UTC)
     found = await aggregate(
-        layer.threads.collection,
+        stores.threads.collection,
         [
             {"$match": {"createdAt": {"$gte": start}}},
             {

@@ -5,7 +5,7 @@ PersistedUser, Feedback) becomes a MongoDB document or comes back from one.
 """
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -290,3 +290,7 @@ def feedback_by_step(documents: Iterable[Mapping[str, Any]]) -> dict[str, Feedba
         document["forId"]: FeedbackDocument.model_validate(document).to_feedback_dict()
         for document in documents
     }
+
+
+def first_or_none(values: Sequence[str] | None) -> str | None:
+    return values[0] if values else None

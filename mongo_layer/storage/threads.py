@@ -1,5 +1,6 @@
 """The threads collection: one document per conversation, with its steps and elements embedded."""
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,13 +11,13 @@ import bson
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DocumentTooLarge, DuplicateKeyError, OperationFailure
 
-from ..errors import MongoLayerError, ThreadTooLargeError
+from ..errors import InvalidInputError, MongoLayerError, ThreadTooLargeError
 from ..ids import without_lone_surrogates
 from ..telemetry import record_thread_overflowed
 from ..times import utc_now
 from .connection import Document, aggregate, duplicates_of, primary_bound
 from .documents import SCHEMA_VERSION
-from .keys import escape_storable_keys
+from .keys import MAX_VALUE_NESTING, escape_storable_keys
 from .large_fields import FILE_ID_FIELDS
 from .step_versions import REMOVED
 
@@ -26,6 +27,8 @@ SIZE = "size"
 # What an item adds to an array beyond its own BSON: type byte, index as a key, its NUL.
 ARRAY_ITEM_BYTES = 8
 # Server error codes meaning "the document would exceed the BSON size limit".
+logger = logging.getLogger("mongo_layer")
+
 DOCUMENT_TOO_LARGE_CODES = frozenset({10334, 17419, 17420, 13548})
 # How stale the last activity of a thread past its budget may be (see record_activity).
 ACTIVITY_RESOLUTION = timedelta(seconds=1)
@@ -272,6 +275,31 @@ def past(budget_bytes: int) -> Document:
 
 def bson_size(document: Document) -> int:
     return len(bson.encode(document))
+
+
+def warn_left_out(thread_id: str, left_out: int) -> None:
+    """One warning naming the thread when `upsert_thread` left metadata entries out."""
+    if left_out:
+        logger.warning(
+            "thread %r: left out %d metadata entries MongoDB cannot store (a key holding"
+            " NUL, text that is not UTF-8, an integer past 64 bits or nesting past %d"
+            " levels)",
+            thread_id,
+            left_out,
+            MAX_VALUE_NESTING,
+        )
+
+
+def refuse_oversized_element(document: Document, thread_id: str, max_element_bytes: int) -> None:
+    """Raises InvalidInputError when the element's stored metadata (props included) takes
+    more than `max_element_bytes`."""
+    size = bson_size(document)
+    if size > max_element_bytes:
+        raise InvalidInputError(
+            f"element {document['id']!r} of thread {thread_id!r} takes {size} bytes once"
+            f" stored (its props included); an element may take"
+            f" {max_element_bytes} (max_element_bytes)"
+        )
 
 
 def is_too_large(error: Exception) -> bool:

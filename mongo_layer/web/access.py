@@ -6,14 +6,13 @@ app's `on_shared_thread_view` callback opens), but only while Chainlit's
 """
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chainlit.context import context_var
 
 from ..storage.connection import Document
-
-if TYPE_CHECKING:
-    from ..layer import MongoDataLayer
+from ..storage.stores import Stores
+from .served import ServedLayer
 
 logger = logging.getLogger("mongo_layer")
 
@@ -50,10 +49,10 @@ def thread_sharing_enabled() -> bool:
     return bool(getattr(config.features, "allow_thread_sharing", False))
 
 
-async def may_read_thread(layer: "MongoDataLayer", thread_id: str, user: Any) -> bool:
+async def may_read_thread(layer: ServedLayer, thread_id: str, user: Any) -> bool:
     """The thread's author may read it; with sharing on, anyone may read a shared thread
     or one the app's `on_shared_thread_view` callback allows."""
-    thread = await layer.threads.find_author(thread_id)
+    thread = await layer.stores.threads.find_author(thread_id)
     if thread is None:
         return False
     if is_author(thread, identifier_of(user)):
@@ -73,3 +72,21 @@ async def may_read_thread(layer: "MongoDataLayer", thread_id: str, user: Any) ->
     except Exception:
         logger.exception("on_shared_thread_view failed for thread %r", thread_id)
         return False
+
+
+async def step_thread_to_change(
+    stores: Stores, step_id: str, user_identifier: str | None
+) -> str | None:
+    """The one thread holding the step that the user (None: anyone) may change, found by a
+    read; None, logged, when there is none or several (the same id in two threads is two
+    steps, and a call naming the step alone does not say which)."""
+    holders = [
+        thread["_id"]
+        for thread in await stores.steps.threads_holding(step_id)
+        if may_change_thread(thread, user_identifier)
+    ]
+    if len(holders) != 1:
+        logger.info("step %r is stored in %d threads; nothing deleted", step_id, len(holders))
+        return None
+    thread_id: str = holders[0]
+    return thread_id

@@ -9,16 +9,14 @@ is not the user's (401); nothing is deleted.
 """
 
 import logging
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from chainlit.types import ElementRequest
 from fastapi import Depends, FastAPI, HTTPException
 
 from ..errors import ThreadAccessError
 from .routes import mount_ahead, mount_on_chainlit
-
-if TYPE_CHECKING:
-    from ..layer import MongoDataLayer
+from .served import ServedLayer
 
 logger = logging.getLogger("mongo_layer")
 
@@ -41,7 +39,7 @@ def delete_element_endpoint() -> Any:
     return delete_element
 
 
-def mount_element_routes(app: FastAPI, layer: "MongoDataLayer", root_path: str = "") -> str:
+def mount_element_routes(app: FastAPI, layer: ServedLayer, root_path: str = "") -> str:
     """Serve the guarded `DELETE {root_path}/project/element` on `app`, ahead of Chainlit's.
     Returns the route's path."""
     path = f"{root_path.rstrip('/')}/project/element"
@@ -49,6 +47,6 @@ def mount_element_routes(app: FastAPI, layer: "MongoDataLayer", root_path: str =
     return path
 
 
-def mount_element_routes_on_chainlit(layer: "MongoDataLayer") -> bool:
+def mount_element_routes_on_chainlit(layer: ServedLayer) -> bool:
     """Put the guarded element route in front of Chainlit's. Returns whether it is."""
     return mount_on_chainlit(layer, mount_element_routes, "guarding Chainlit's element deletion")

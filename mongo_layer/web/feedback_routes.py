@@ -8,7 +8,7 @@ or feedback is answered as Chainlit answers a thread one may not see (401).
 """
 
 import logging
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from chainlit.types import DeleteFeedbackRequest, Feedback, UpdateFeedbackRequest
 from fastapi import Depends, FastAPI, HTTPException
@@ -17,9 +17,7 @@ from fastapi.responses import JSONResponse
 from ..errors import InvalidIdError, InvalidInputError, StepNotFoundError, ThreadAccessError
 from .access import identifier_of
 from .routes import mount_ahead, mount_on_chainlit
-
-if TYPE_CHECKING:
-    from ..layer import MongoDataLayer
+from .served import ServedLayer
 
 logger = logging.getLogger("mongo_layer")
 
@@ -28,7 +26,7 @@ DELETE_FEEDBACK_ROUTE_NAME = "mongo_layer_delete_feedback"
 UNAUTHORIZED = HTTPException(status_code=401, detail="Unauthorized")
 
 
-def update_feedback_endpoint(layer: "MongoDataLayer") -> Any:
+def update_feedback_endpoint(layer: ServedLayer) -> Any:
     from chainlit.auth import get_current_user
 
     async def update_feedback(
@@ -65,7 +63,7 @@ async def call_on_feedback(feedback: Feedback, session_id: str) -> None:
         logger.exception("the app's on_feedback callback failed for step %r", feedback.forId)
 
 
-def delete_feedback_endpoint(layer: "MongoDataLayer") -> Any:
+def delete_feedback_endpoint(layer: ServedLayer) -> Any:
     from chainlit.auth import get_current_user
 
     async def delete_feedback(
@@ -84,7 +82,7 @@ def delete_feedback_endpoint(layer: "MongoDataLayer") -> Any:
     return delete_feedback
 
 
-def mount_feedback_routes(app: FastAPI, layer: "MongoDataLayer", root_path: str = "") -> str:
+def mount_feedback_routes(app: FastAPI, layer: ServedLayer, root_path: str = "") -> str:
     """Serve the guarded feedback routes on `app` at `{root_path}/feedback`, ahead of any
     route already there. Returns the routes' path."""
     path = f"{root_path.rstrip('/')}/feedback"
@@ -93,6 +91,6 @@ def mount_feedback_routes(app: FastAPI, layer: "MongoDataLayer", root_path: str 
     return path
 
 
-def mount_feedback_routes_on_chainlit(layer: "MongoDataLayer") -> bool:
+def mount_feedback_routes_on_chainlit(layer: ServedLayer) -> bool:
     """Put the guarded feedback routes in front of Chainlit's. Returns whether they are."""
     return mount_on_chainlit(layer, mount_feedback_routes, "guarding Chainlit's feedback routes")

@@ -10,15 +10,13 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from ..settings import MongoLayerSettings
 from .routes import mount_ahead, mount_on_chainlit
-
-if TYPE_CHECKING:
-    from ..layer import MongoDataLayer
 
 logger = logging.getLogger("mongo_layer")
 
@@ -114,7 +112,17 @@ def health_endpoint(probe: HealthProbe) -> Any:
     return mongo_layer_health
 
 
-def mount_health_route(app: FastAPI, layer: "MongoDataLayer", root_path: str = "") -> str:
+class ProbedLayer(Protocol):
+    """What the health route needs of a layer (`MongoDataLayer` is one)."""
+
+    @property
+    def settings(self) -> MongoLayerSettings: ...
+
+    @property
+    def health(self) -> HealthProbe: ...
+
+
+def mount_health_route(app: FastAPI, layer: ProbedLayer, root_path: str = "") -> str:
     """Answer probes on `app` at `{root_path}{health_route}`, without login. Returns the
     route's path."""
     path = f"{root_path.rstrip('/')}{layer.settings.health_route}"
@@ -122,6 +130,6 @@ def mount_health_route(app: FastAPI, layer: "MongoDataLayer", root_path: str = "
     return path
 
 
-def mount_health_route_on_chainlit(layer: "MongoDataLayer") -> bool:
+def mount_health_route_on_chainlit(layer: ProbedLayer) -> bool:
     """Mount the health route on Chainlit's own app. Returns whether it is mounted."""
     return mount_on_chainlit(layer, mount_health_route, "answering health probes")

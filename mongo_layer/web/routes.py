@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -20,13 +20,15 @@ from fastapi.responses import Response, StreamingResponse
 
 from ..errors import InvalidIdError
 from ..ids import as_id
+from ..settings import MongoLayerSettings
 from ..storage.files import StoredFile
 from .access import may_read_thread
-
-if TYPE_CHECKING:
-    from ..layer import MongoDataLayer
+from .served import ServedLayer
 
 logger = logging.getLogger("mongo_layer")
+
+# Whatever a route mounts from: the layer, or the part of it that route needs.
+MountedLayer = TypeVar("MountedLayer")
 
 _RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
 # Positions longer than this are past the end of any file (and Python refuses to parse
@@ -48,6 +50,11 @@ def chainlit_root_path() -> str:
         "CHAINLIT_ROOT_PATH", ""
     )
     return mounted.rstrip("/")
+
+
+def element_file_url(settings: MongoLayerSettings, thread_id: str, element_id: str) -> str:
+    """Where the browser fetches an element's file from (Chainlit's root path included)."""
+    return f"{chainlit_root_path()}{settings.file_route}/{thread_id}/{element_id}"
 
 
 def safe_mime(mime: str | None) -> str:
@@ -101,7 +108,7 @@ def position(digits: str, length: int) -> int | None:
     return length if len(digits) > _MAX_POSITION_DIGITS else int(digits)
 
 
-def file_endpoint(layer: "MongoDataLayer") -> Any:
+def file_endpoint(layer: ServedLayer) -> Any:
     """The endpoint serving `GET` and `HEAD .../{thread_id}/{element_id}` for `layer`."""
     from chainlit.auth import get_current_user
 
@@ -116,7 +123,7 @@ def file_endpoint(layer: "MongoDataLayer") -> Any:
         try:
             thread_id = as_id(thread_id, "thread id")
             element_id = as_id(element_id, f"element id in thread {thread_id!r}")
-            allowed = await layer.retrier.run(
+            allowed = await layer.stores.retrier.run(
                 "file_route", lambda: may_read_thread(layer, thread_id, user)
             )
         except InvalidIdError:
@@ -125,7 +132,7 @@ def file_endpoint(layer: "MongoDataLayer") -> Any:
             raise (
                 HTTPException(status_code=401, detail="Unauthorized") if user is None else not_found
             )
-        element, stored = await layer.retrier.run(
+        element, stored = await layer.stores.retrier.run(
             "file_route", lambda: stored_element_file(layer, thread_id, element_id)
         )
         if element is None or stored is None:
@@ -137,11 +144,12 @@ def file_endpoint(layer: "MongoDataLayer") -> Any:
 
 
 async def stored_element_file(
-    layer: "MongoDataLayer", thread_id: str, element_id: str
+    layer: ServedLayer, thread_id: str, element_id: str
 ) -> tuple[dict[str, Any] | None, StoredFile | None]:
     """The element of this thread and its stored file (either None when missing)."""
-    element = await layer.threads.find_element(thread_id, element_id)
-    return element, None if element is None else await layer.files.open(element.get("fileId"))
+    stores = layer.stores
+    element = await stores.threads.find_element(thread_id, element_id)
+    return element, None if element is None else await stores.files.open(element.get("fileId"))
 
 
 def file_response(
@@ -182,7 +190,7 @@ def mount_ahead(app: FastAPI, path: str, endpoint: Any, methods: list[str], name
     app.router.routes.insert(0, app.router.routes.pop())
 
 
-def mount_file_route(app: FastAPI, layer: "MongoDataLayer", root_path: str = "") -> str:
+def mount_file_route(app: FastAPI, layer: ServedLayer, root_path: str = "") -> str:
     """Serve `layer`'s element files on `app` at `{root_path}{file_route}/{thread}/{element}`.
     Returns the route's path."""
     path = f"{root_path.rstrip('/')}{layer.settings.file_route}/{{thread_id}}/{{element_id}}"
@@ -191,7 +199,7 @@ def mount_file_route(app: FastAPI, layer: "MongoDataLayer", root_path: str = "")
 
 
 def mount_on_chainlit(
-    layer: "MongoDataLayer", mount: Callable[[FastAPI, "MongoDataLayer", str], str], what: str
+    layer: MountedLayer, mount: Callable[[FastAPI, MountedLayer, str], str], what: str
 ) -> bool:
     """Mount routes on Chainlit's own app with `mount(app, layer, root_path)` (which returns
     their path) and log `what` they do there. Does nothing outside a Chainlit server.
@@ -208,6 +216,6 @@ def mount_on_chainlit(
     return True
 
 
-def mount_file_route_on_chainlit(layer: "MongoDataLayer") -> bool:
+def mount_file_route_on_chainlit(layer: ServedLayer) -> bool:
     """Mount the file route on Chainlit's own app. Returns whether it is mounted."""
     return mount_on_chainlit(layer, mount_file_route, "serving element files")

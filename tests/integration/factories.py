@@ -62,12 +62,12 @@ async def stored_thread(layer: MongoDataLayer, thread_id: str) -> ThreadDict:
 
 async def thread_documents(layer: MongoDataLayer) -> list[dict[str, Any]]:
     """Every document of the threads collection, as stored."""
-    documents: list[dict[str, Any]] = await layer.threads.collection.find({}).to_list(None)
+    documents: list[dict[str, Any]] = await layer.stores.threads.collection.find({}).to_list(None)
     return documents
 
 
 async def files_of_thread(layer: MongoDataLayer, thread_id: str) -> list[dict[str, Any]]:
-    files: list[dict[str, Any]] = await layer.files.files.find(
+    files: list[dict[str, Any]] = await layer.stores.files.files.find(
         {"metadata.threadId": thread_id}
     ).to_list(None)
     return files

@@ -91,7 +91,7 @@ async def fill_history(layer: MongoDataLayer) -> History:
 
 async def age_threads(layer: MongoDataLayer, thread_ids: list[str], days: int) -> None:
     """Make the threads' last activity `days` days ago."""
-    await layer.threads.collection.update_many(
+    await layer.stores.threads.collection.update_many(
         {"_id": {"$in": thread_ids}}, {"$set": {"updatedAt": utc_now() - timedelta(days=days)}}
     )
 

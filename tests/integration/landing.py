@@ -47,9 +47,9 @@ class HeldWrites:
         self.layer = layer
         self.calls: dict[str, asyncio.Task[None]] = {}
         self.turns: dict[str, asyncio.Event] = {}
-        layer.threads.collection = HeldCollection(layer.threads.collection, self)
-        layer.overflow.collection = HeldCollection(layer.overflow.collection, self)
-        layer.feedback.collection = HeldCollection(layer.feedback.collection, self)
+        layer.stores.threads.collection = HeldCollection(layer.stores.threads.collection, self)
+        layer.stores.overflow.collection = HeldCollection(layer.stores.overflow.collection, self)
+        layer.stores.feedback.collection = HeldCollection(layer.stores.feedback.collection, self)
 
     def call(self, name: str, method_call: Coroutine[Any, Any, None]) -> None:
         """Start a layer call, as Chainlit does, under a name the test lands it by."""

@@ -63,7 +63,7 @@ async def everything_read_back(layer: MongoDataLayer, history: History) -> dict[
     for thread in threads.values():
         assert thread is not None
         for element in thread["elements"] or []:
-            stored = await layer.open_element_file(thread["id"], element["id"])
+            stored = await layer.operations.open_element_file(thread["id"], element["id"])
             assert stored is not None, f"element {element['id']} lost its file"
             files[element["id"]] = b"".join([chunk async for chunk in stored.chunks()])
     sidebars = {

@@ -252,7 +252,7 @@ async def test_overflowed_steps_follow_the_same_rule(
     await held.land(*landing)
 
     assert overflowed not in [s["id"] for s in await stored_steps(layer)]
-    assert await layer.overflow.collection.count_documents({"step.output": "final"}) == 0
+    assert await layer.stores.overflow.collection.count_documents({"step.output": "final"}) == 0
 
 
 @pytest.mark.parametrize("landing", [("create", "update"), ("update", "create")])
@@ -268,7 +268,7 @@ async def test_an_overflowed_step_keeps_the_latest_called_content(
 
     (stored,) = [s for s in await stored_steps(layer) if s["id"] == "late"]
     assert stored["output"] == "final"
-    assert await layer.overflow.collection.count_documents({"step.id": "late"}) == 1
+    assert await layer.stores.overflow.collection.count_documents({"step.id": "late"}) == 1
 
 
 async def in_session_of(thread_id: str, act: Callable[[], Awaitable[Any]]) -> None:

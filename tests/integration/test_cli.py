@@ -24,7 +24,7 @@ async def orphan_a_file(layer: MongoDataLayer) -> None:
     """Two files, one of which lost its element in a crash between two deletes."""
     await layer.create_element(file_element("t1", id="kept"))
     await layer.create_element(file_element("t1", id="lost"))
-    await layer.threads.collection.update_one(
+    await layer.stores.threads.collection.update_one(
         {"_id": "t1"}, {"$pull": {"elements": {"id": "lost"}}}
     )
 
@@ -147,7 +147,7 @@ async def test_stats_json_gives_the_layers_statistics(
     run = await mongo_layer_command("stats", "--json", "--days", "3")
 
     figures = json.loads(run.stdout)
-    expected = (await history_layer.statistics(days=3)).model_dump(mode="json")
+    expected = (await history_layer.operations.statistics(days=3)).model_dump(mode="json")
     assert run.exit_code == ExitCode.OK
     assert figures == expected
     assert (figures["threads"], figures["steps"], figures["users"]) == (4, 25, 2)

@@ -88,7 +88,7 @@ async def test_concurrent_first_logins_of_one_user_make_one_user(layer: MongoDat
     assert all(user is not None for user in users)
     [user_id] = {user.id for user in users if user is not None}
     assert len({user.createdAt for user in users if user is not None}) == 1
-    stored = await layer.users.collection.find({"identifier": "alice"}).to_list(None)
+    stored = await layer.stores.users.collection.find({"identifier": "alice"}).to_list(None)
     assert [document["_id"] for document in stored] == [user_id]
     persisted = await layer.get_user("alice")
     assert persisted is not None and persisted.id == user_id

@@ -15,12 +15,13 @@ from chainlit.session import WebsocketSession
 from conftest import CommandCounter
 
 from mongo_layer import ElementConflictError, MongoDataLayer, ThreadAccessError
+from mongo_layer.web.routes import element_file_url
 
 from .factories import file_element, files_of_thread, stored_thread, thread_of, user
 
 
 async def file_bytes(layer: MongoDataLayer, file_document: dict[str, Any]) -> bytes:
-    return await layer.files.read(file_document["_id"])
+    return await layer.stores.files.read(file_document["_id"])
 
 
 async def stored_element(layer: MongoDataLayer, thread_id: str, element_id: str) -> dict[str, Any]:
@@ -60,7 +61,7 @@ async def test_a_file_element_is_stored_in_gridfs_with_its_ids_name_and_type(
     }
     assert await file_bytes(layer, stored) == b"hello world"
     served = await stored_element(layer, "t1", "e1")
-    assert served["url"] == layer.file_url("t1", "e1")
+    assert served["url"] == element_file_url(layer.settings, "t1", "e1")
     assert served["forId"] == "s1" and served["mime"] == "text/plain"
 
 
@@ -176,7 +177,7 @@ async def test_deleting_an_element_deletes_its_file(layer: MongoDataLayer) -> No
     await layer.delete_element("e1", "t1")
 
     assert [f["metadata"]["elementId"] for f in await files_of_thread(layer, "t1")] == ["e2"]
-    assert await layer.files.chunks.count_documents({}) == 1
+    assert await layer.stores.files.chunks.count_documents({}) == 1
 
 
 async def test_deleting_a_step_deletes_the_files_attached_to_it(layer: MongoDataLayer) -> None:
@@ -200,7 +201,7 @@ async def test_deleting_a_thread_deletes_all_its_files(layer: MongoDataLayer) ->
 
     assert await files_of_thread(layer, "t1") == []
     assert len(await files_of_thread(layer, "t2")) == 1
-    assert await layer.files.chunks.count_documents({}) == 1
+    assert await layer.stores.files.chunks.count_documents({}) == 1
 
 
 async def test_pruning_removes_files_whose_element_vanished_in_a_crash(
@@ -210,24 +211,24 @@ async def test_pruning_removes_files_whose_element_vanished_in_a_crash(
     await layer.create_element(file_element("t1", id="lost"))
     await layer.create_element(file_element("gone-thread", id="e3"))
     # A crash between the two deletes: the metadata is gone, the files are not.
-    await layer.threads.collection.update_one(
+    await layer.stores.threads.collection.update_one(
         {"_id": "t1"}, {"$pull": {"elements": {"id": "lost"}}}
     )
-    await layer.threads.collection.delete_one({"_id": "gone-thread"})
+    await layer.stores.threads.collection.delete_one({"_id": "gone-thread"})
 
-    assert await layer.prune_orphans(grace=timedelta(hours=1)) == 0
-    assert await layer.prune_orphans(grace=timedelta(0)) == 2
+    assert await layer.operations.prune_orphans(grace=timedelta(hours=1)) == 0
+    assert await layer.operations.prune_orphans(grace=timedelta(0)) == 2
 
     assert [f["metadata"]["elementId"] for f in await files_of_thread(layer, "t1")] == ["kept"]
     assert await files_of_thread(layer, "gone-thread") == []
-    assert await layer.files.chunks.count_documents({}) == 1
+    assert await layer.stores.files.chunks.count_documents({}) == 1
 
 
 async def test_pruning_removes_chunks_left_without_their_file(layer: MongoDataLayer) -> None:
     await layer.create_element(file_element("t1", id="e1"))
     [stored] = await files_of_thread(layer, "t1")
     # A crash after the file's description was deleted and before its chunks were.
-    await layer.files.files.delete_one({"_id": stored["_id"]})
+    await layer.stores.files.files.delete_one({"_id": stored["_id"]})
 
-    assert await layer.prune_orphans(grace=timedelta(0)) == 1
-    assert await layer.files.chunks.count_documents({}) == 0
+    assert await layer.operations.prune_orphans(grace=timedelta(0)) == 1
+    assert await layer.stores.files.chunks.count_documents({}) == 0

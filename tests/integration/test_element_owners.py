@@ -17,7 +17,7 @@ MakeLayer = Callable[..., Awaitable[MongoDataLayer]]
 
 
 async def owner_document(layer: MongoDataLayer, element_id: str) -> dict[str, object] | None:
-    found: dict[str, object] | None = await layer.element_owners.collection.find_one(
+    found: dict[str, object] | None = await layer.stores.element_owners.collection.find_one(
         {"_id": element_id}
     )
     return found
@@ -42,7 +42,7 @@ async def test_another_layer_refuses_the_id_for_another_thread_too(
         await other_process.create_element(file_element("attacker", content=b"forged", id="e1"))
 
     assert await other_process.get_element("attacker", "e1") is None
-    assert await layer.files.files.count_documents({"metadata.threadId": "attacker"}) == 0
+    assert await layer.stores.files.files.count_documents({"metadata.threadId": "attacker"}) == 0
 
 
 async def test_two_first_writes_racing_on_a_new_id_end_with_one_owner(
@@ -72,7 +72,7 @@ async def test_deleting_an_element_without_its_thread_id_finds_its_thread(
     await other_process.delete_element("e1")
 
     assert await layer.get_element("t1", "e1") is None
-    assert await layer.files.files.count_documents({"metadata.elementId": "e1"}) == 0
+    assert await layer.stores.files.files.count_documents({"metadata.elementId": "e1"}) == 0
 
 
 async def test_deleting_an_element_of_another_thread_leaves_it(layer: MongoDataLayer) -> None:
@@ -97,7 +97,7 @@ async def test_a_database_of_the_unique_index_era_gets_its_claims_and_loses_the_
     layer_with: MakeLayer, shard_key_audit: ShardKeyAudit
 ) -> None:
     earlier = await layer_with()
-    threads = earlier.threads.collection
+    threads = earlier.stores.threads.collection
     await threads.insert_one({"_id": "old", "steps": [], "elements": [{"id": "e-old"}]})
     with shard_key_audit.ignored():  # the index an earlier release made
         await threads.create_indexes(

@@ -7,13 +7,14 @@ import pytest
 from chainlit.element import CustomElement, Image, Text
 
 from mongo_layer import ElementConflictError, InvalidInputError, MongoDataLayer, MongoLayerError
+from mongo_layer.web.routes import element_file_url
 
 from .factories import file_element, files_of_thread, stored_thread
 
 
 async def stored_bytes(layer: MongoDataLayer, element_id: str) -> bytes:
-    (file,) = await layer.files.files.find({"metadata.elementId": element_id}).to_list(None)
-    return await layer.files.read(file["_id"])
+    (file,) = await layer.stores.files.files.find({"metadata.elementId": element_id}).to_list(None)
+    return await layer.stores.files.read(file["_id"])
 
 
 async def test_an_element_given_as_content_is_stored_with_its_bytes(
@@ -33,7 +34,7 @@ async def test_an_element_given_as_content_is_stored_with_its_bytes(
         "s1",
         "t1",
     )
-    assert found["url"] == layer.file_url("t1", element.id)
+    assert found["url"] == element_file_url(layer.settings, "t1", element.id)
     assert await stored_bytes(layer, element.id) == b"\x00binary\xffbytes"
 
 
@@ -81,7 +82,7 @@ async def test_delete_element_removes_it_and_its_file(layer: MongoDataLayer) -> 
     assert await layer.get_element("t1", doomed.id) is None
     assert await layer.get_element("t1", kept.id) is not None
     assert [f["metadata"]["elementId"] for f in await files_of_thread(layer, "t1")] == [kept.id]
-    assert await layer.files.chunks.count_documents({}) == 1
+    assert await layer.stores.files.chunks.count_documents({}) == 1
 
 
 async def test_delete_element_without_a_thread_id_finds_it(layer: MongoDataLayer) -> None:
@@ -120,7 +121,7 @@ async def test_an_element_id_of_another_thread_is_refused_and_leaves_no_file(
 
     assert await layer.get_element("t2", original.id) is None
     assert await stored_bytes(layer, original.id) == b"original"
-    assert await layer.files.files.count_documents({}) == 1
+    assert await layer.stores.files.files.count_documents({}) == 1
 
 
 async def test_an_element_written_again_keeps_only_its_latest_file(layer: MongoDataLayer) -> None:
@@ -131,7 +132,7 @@ async def test_an_element_written_again_keeps_only_its_latest_file(layer: MongoD
     await layer.create_element(element)
 
     assert await stored_bytes(layer, element.id) == b"version 2"
-    assert await layer.files.chunks.count_documents({}) == 1
+    assert await layer.stores.files.chunks.count_documents({}) == 1
     thread = await stored_thread(layer, "t1")
     assert thread["elements"] is not None
     assert len(thread["elements"]) == 1
@@ -146,7 +147,7 @@ async def test_an_element_whose_path_cannot_be_read_is_refused_and_stores_nothin
         await layer.create_element(missing)
 
     assert await layer.get_element("t1", missing.id) is None
-    assert await layer.files.files.count_documents({}) == 0
+    assert await layer.stores.files.files.count_documents({}) == 0
 
 
 async def test_an_element_with_props_too_large_to_embed_is_refused_naming_it_and_its_thread(
@@ -159,7 +160,7 @@ async def test_an_element_with_props_too_large_to_embed_is_refused_naming_it_and
         await layer.create_element(chart)
 
     assert await layer.get_element("t1", chart.id) is None
-    assert await layer.files.files.count_documents({}) == 0
+    assert await layer.stores.files.files.count_documents({}) == 0
 
 
 async def test_elements_count_against_the_thread_budget_so_later_steps_go_to_overflow(
@@ -175,9 +176,11 @@ async def test_elements_count_against_the_thread_budget_so_later_steps_go_to_ove
         {"id": "s1", "threadId": "t1", "type": "assistant_message", "name": "A", "output": "hi"}
     )
 
-    stored = await layer.threads.collection.find_one({"_id": "t1"}, {"overflow": 1, "steps": 1})
+    stored = await layer.stores.threads.collection.find_one(
+        {"_id": "t1"}, {"overflow": 1, "steps": 1}
+    )
     assert stored is not None and stored["overflow"] is True and stored["steps"] == []
-    assert await layer.overflow.collection.count_documents({"threadId": "t1"}) == 1
+    assert await layer.stores.overflow.collection.count_documents({"threadId": "t1"}) == 1
     thread = await stored_thread(layer, "t1")
     assert [step["id"] for step in thread["steps"]] == ["s1"]
     assert thread["elements"] is not None and len(thread["elements"]) == 4

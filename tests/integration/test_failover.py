@@ -143,7 +143,7 @@ async def test_a_12_s_election_in_the_middle_of_a_storm_loses_nothing_and_raises
 
     await assert_every_step_stored_once_with_its_final_content(storm, layer)
     assert fault_proxy.refused > 0
-    assert through_proxy.retrier.retries > 0
+    assert through_proxy.stores.retrier.retries > 0
     assert outage_lines(log) == (1, 1)
 
 
@@ -188,7 +188,7 @@ async def test_a_lost_reply_to_an_applied_step_write_stores_it_once(
     storm = await storm_through(through_proxy, lose_a_reply, "lost-reply")
 
     await assert_every_step_stored_once_with_its_final_content(storm, layer)
-    assert through_proxy.retrier.retries >= 1
+    assert through_proxy.stores.retrier.retries >= 1
     assert outage_lines(log) == (1, 1)
 
 
@@ -241,7 +241,7 @@ async def test_a_layer_started_during_an_outage_fails_at_once_rather_than_retryi
     try:
         with pytest.raises(ServerUnreachableError, match="cannot reach MongoDB"):
             await layer.update_thread("t1", name="at start")
-        assert layer.retrier.retries == 0
+        assert layer.stores.retrier.retries == 0
     finally:
         await layer.close()
 
@@ -261,8 +261,8 @@ async def test_each_retry_is_counted_under_the_data_layer_call_that_made_it(
     await through_proxy.create_step(step("s1", "t1", output="once"))
 
     assert fault_proxy.replies_lost == 1
-    assert retries_by_operation(telemetry) == {"create_step": through_proxy.retrier.retries}
-    assert through_proxy.retrier.retries >= 1
+    assert retries_by_operation(telemetry) == {"create_step": through_proxy.stores.retrier.retries}
+    assert through_proxy.stores.retrier.retries >= 1
 
 
 async def test_an_upload_cut_by_a_lost_reply_is_stored_once_and_whole(
@@ -281,13 +281,15 @@ async def test_an_upload_cut_by_a_lost_reply_is_stored_once_and_whole(
 
     assert fault_proxy.replies_lost == 1
     # The upload's retry is counted as the call's that uploads.
-    assert retries_by_operation(telemetry) == {"create_element": through_proxy.retrier.retries}
+    assert retries_by_operation(telemetry) == {
+        "create_element": through_proxy.stores.retrier.retries
+    }
     files = await files_of_thread(layer, "t1")
     assert len(files) == 1
-    stored = await layer.open_element_file("t1", "e1")
+    stored = await layer.operations.open_element_file("t1", "e1")
     assert stored is not None
     assert b"".join([chunk async for chunk in stored.chunks()]) == content
-    chunks = layer.files.chunks
+    chunks = layer.stores.files.chunks
     assert await chunks.count_documents({}) == await chunks.count_documents(
         {"files_id": files[0]["_id"]}
     )
@@ -319,13 +321,13 @@ async def test_batches_read_through_an_election_yield_every_thread_once(
         await through_proxy.update_thread(thread_id, name=thread_id)
 
     seen: list[str] = []
-    async for batch in through_proxy.thread_batches(batch_size=2):
+    async for batch in through_proxy.operations.thread_batches(batch_size=2):
         seen += [thread.id for thread in batch]
         if len(seen) == 2:
             fault_proxy.refuse_for(1.5)
 
     assert seen == thread_ids
-    assert through_proxy.retrier.retries > 0
+    assert through_proxy.stores.retrier.retries > 0
 
 
 async def test_a_download_goes_on_through_an_election_from_the_chunk_it_reached(
@@ -336,7 +338,7 @@ async def test_a_download_goes_on_through_an_election_from_the_chunk_it_reached(
     through_proxy = await layer_through_proxy(
         operation_budget_ms=10_000, server_selection_timeout_ms=500
     )
-    stored = await through_proxy.open_element_file("t1", "e1")
+    stored = await through_proxy.operations.open_element_file("t1", "e1")
     assert stored is not None
 
     pieces: list[bytes] = []
@@ -346,4 +348,4 @@ async def test_a_download_goes_on_through_an_election_from_the_chunk_it_reached(
             fault_proxy.refuse_for(1.5)
 
     assert b"".join(pieces) == content
-    assert through_proxy.retrier.retries > 0
+    assert through_proxy.stores.retrier.retries > 0

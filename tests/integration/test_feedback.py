@@ -24,7 +24,7 @@ async def test_feedback_without_an_id_is_created_with_a_new_id(layer: MongoDataL
     feedback_id = await layer.upsert_feedback(Feedback(forId="s1", threadId="t1", value=1))
 
     assert feedback_id
-    stored = await layer.feedback.collection.find_one({"_id": feedback_id})
+    stored = await layer.stores.feedback.collection.find_one({"_id": feedback_id})
     assert (stored["forId"], stored["threadId"], stored["value"]) == ("s1", "t1", 1)
 
 
@@ -37,7 +37,7 @@ async def test_feedback_with_its_id_is_updated_in_place(layer: MongoDataLayer) -
     )
 
     assert again == feedback_id
-    assert await layer.feedback.collection.count_documents({}) == 1
+    assert await layer.stores.feedback.collection.count_documents({}) == 1
     thread = await stored_thread(layer, "t1")
     assert thread["steps"][0]["feedback"] == {
         "id": feedback_id,
@@ -56,7 +56,7 @@ async def test_a_second_rating_of_a_step_without_an_id_replaces_the_first(
     second = await layer.upsert_feedback(Feedback(forId="s1", threadId="t1", value=0))
 
     assert second == first
-    assert await layer.feedback.collection.count_documents({"forId": "s1"}) == 1
+    assert await layer.stores.feedback.collection.count_documents({"forId": "s1"}) == 1
 
 
 async def test_the_thread_id_is_looked_up_from_the_step_when_absent(layer: MongoDataLayer) -> None:
@@ -64,7 +64,7 @@ async def test_the_thread_id_is_looked_up_from_the_step_when_absent(layer: Mongo
 
     feedback_id = await layer.upsert_feedback(Feedback(forId="s1", value=1))
 
-    stored = await layer.feedback.collection.find_one({"_id": feedback_id})
+    stored = await layer.stores.feedback.collection.find_one({"_id": feedback_id})
     assert stored["threadId"] == "t7"
     thread = await stored_thread(layer, "t7")
     assert thread["steps"][0]["feedback"] is not None
@@ -77,7 +77,7 @@ async def test_delete_feedback_removes_it(layer: MongoDataLayer) -> None:
 
     assert await layer.delete_feedback(feedback_id) is True
 
-    assert await layer.feedback.collection.count_documents({}) == 0
+    assert await layer.stores.feedback.collection.count_documents({}) == 0
     thread = await stored_thread(layer, "t1")
     assert "feedback" not in thread["steps"][0]
 
@@ -102,7 +102,7 @@ async def test_simultaneous_ratings_of_a_step_leave_one_feedback(layer: MongoDat
         created, updated = await rate_three_times_at_once(step_id)
         assert len(created) == 1
         assert updated == created
-        assert await layer.feedback.collection.count_documents({"forId": step_id}) == 1
+        assert await layer.stores.feedback.collection.count_documents({"forId": step_id}) == 1
 
 
 # Who may rate what
@@ -119,7 +119,9 @@ async def two_users_sharing_a_step_id(layer: MongoDataLayer) -> None:
 
 
 async def feedback_documents(layer: MongoDataLayer) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = await layer.feedback.collection.find({}).sort("_id").to_list(None)
+    found: list[dict[str, Any]] = (
+        await layer.stores.feedback.collection.find({}).sort("_id").to_list(None)
+    )
     return found
 
 
@@ -265,7 +267,7 @@ async def test_a_step_in_the_overflow_is_rated_in_its_thread(
     await thread_of(layer, alice, "t1")
     for number in range(12):
         await layer.create_step(step(f"s{number}", "t1", output="x" * 8 * 1024))
-    assert await layer.overflow.collection.count_documents({"step.id": "s11"}) == 1
+    assert await layer.stores.overflow.collection.count_documents({"step.id": "s11"}) == 1
 
     rated = await layer.rate_step(Feedback(forId="s11", value=1), "alice")
 
@@ -284,7 +286,9 @@ async def test_the_database_refuses_a_second_feedback_document_for_a_step(
     await layer.upsert_feedback(Feedback(forId="s1", value=1))
 
     with pytest.raises(DuplicateKeyError):
-        await layer.feedback.collection.insert_one({"_id": "x", "threadId": "t1", "forId": "s1"})
+        await layer.stores.feedback.collection.insert_one(
+            {"_id": "x", "threadId": "t1", "forId": "s1"}
+        )
 
 
 async def test_two_first_ratings_racing_make_one_document_with_one_id(
@@ -302,7 +306,7 @@ async def test_two_first_ratings_racing_make_one_document_with_one_id(
             layer.rate_step(Feedback(forId=step_id, value=0), "alice"),
         )
         assert ratings[0].id == ratings[1].id
-    assert await layer.feedback.collection.count_documents({}) == len(step_ids)
+    assert await layer.stores.feedback.collection.count_documents({}) == len(step_ids)
 
 
 async def test_duplicate_ratings_of_an_earlier_release_give_way_to_the_unique_index(
@@ -310,7 +314,7 @@ async def test_duplicate_ratings_of_an_earlier_release_give_way_to_the_unique_in
 ) -> None:
     """Before the unique index, a step could be rated twice; starting the layer keeps each
     step's latest rating and builds the index."""
-    feedback = layer.feedback.collection
+    feedback = layer.stores.feedback.collection
     await feedback.drop_index("one_per_step")
     older, newer = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC)
     await feedback.insert_many(
@@ -320,7 +324,7 @@ async def test_duplicate_ratings_of_an_earlier_release_give_way_to_the_unique_in
             {"_id": "other", "threadId": "t1", "forId": "s2", "value": 1, "updatedAt": older},
         ]
     )
-    layer._indexes_ready = False
+    layer.stores._indexes_ready = False
 
     await layer.ensure_indexes()
 

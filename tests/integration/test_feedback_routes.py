@@ -51,12 +51,14 @@ async def unrate(http: httpx.AsyncClient, feedback_id: Any, identifier: str) -> 
 
 
 async def all_feedback(layer: MongoDataLayer) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = await layer.feedback.collection.find({}).sort("_id").to_list(None)
+    found: list[dict[str, Any]] = (
+        await layer.stores.feedback.collection.find({}).sort("_id").to_list(None)
+    )
     return found
 
 
 async def alices_feedback_id(layer: MongoDataLayer) -> str:
-    found = await layer.feedback.collection.find_one({"forId": "a1"})
+    found = await layer.stores.feedback.collection.find_one({"forId": "a1"})
     assert found is not None
     return str(found["_id"])
 

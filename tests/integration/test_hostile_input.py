@@ -316,7 +316,7 @@ async def test_step_text_that_starts_with_a_dollar_is_stored_literally(
     await layer.create_step(step("t1", "s2", output=""))
     await layer.update_step(step("t1", "s2", input="$steps", output="$literal", tags=["$a"]))
 
-    document = await layer.threads.collection.find_one({"_id": "t1"})
+    document = await layer.stores.threads.collection.find_one({"_id": "t1"})
     stored = {s["id"]: s for s in document["steps"]}
     assert (stored["$s1"]["name"], stored["$s1"]["input"], stored["$s1"]["output"]) == (
         "$concat",

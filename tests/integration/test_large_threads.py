@@ -62,8 +62,8 @@ async def write_all(layer: MongoDataLayer, steps: Iterable[StepDict], at_once: i
 
 async def stored_sizes(layer: MongoDataLayer, thread_id: str) -> tuple[int, int]:
     """The thread document's BSON size and how many steps live in overflow documents."""
-    document = await layer.threads.collection.find_one({"_id": thread_id})
-    overflowed = await layer.overflow.collection.count_documents({"threadId": thread_id})
+    document = await layer.stores.threads.collection.find_one({"_id": thread_id})
+    overflowed = await layer.stores.overflow.collection.count_documents({"threadId": thread_id})
     return len(bson.encode(document)), overflowed
 
 
@@ -116,7 +116,7 @@ async def test_a_large_output_keeps_a_searchable_preview_in_the_thread(
     await layer.update_thread("t", name="report", user_id=user.id)
     await layer.create_step(step("t", 1, "needle " + "x" * 400_000))
 
-    document = await layer.threads.collection.find_one({"_id": "t"})
+    document = await layer.stores.threads.collection.find_one({"_id": "t"})
     embedded = document["steps"][0]
     assert len(embedded["output"]) < 2000 and embedded["outputFileId"] is not None
     page = await layer.list_threads(
@@ -184,12 +184,12 @@ async def test_deleting_an_overflowed_step_or_its_thread_leaves_nothing_behind(
 
     thread = await layer.get_thread("t")
     assert thread is not None and len(thread["steps"]) == 59
-    assert await layer.feedback.collection.count_documents({"forId": "step-00059"}) == 0
+    assert await layer.stores.feedback.collection.count_documents({"forId": "step-00059"}) == 0
 
     await layer.delete_thread("t")
 
     assert await layer.get_thread("t") is None
-    assert await layer.overflow.collection.count_documents({}) == 0
+    assert await layer.stores.overflow.collection.count_documents({}) == 0
 
 
 async def test_a_new_step_of_a_full_thread_costs_two_commands_once_the_layer_knows_it_is_full(
@@ -237,7 +237,7 @@ async def test_a_step_that_cannot_fit_is_refused_naming_thread_and_size_and_dama
 
     thread = await layer.get_thread("t")
     assert thread is not None and [s["output"] for s in thread["steps"]] == ["kept"]
-    assert await layer.files.files.count_documents({}) == 0
+    assert await layer.stores.files.files.count_documents({}) == 0
 
 
 async def test_pruning_keeps_large_fields_of_embedded_and_overflowed_steps_and_drops_replaced_ones(
@@ -250,7 +250,7 @@ async def test_pruning_keeps_large_fields_of_embedded_and_overflowed_steps_and_d
     await layer.create_step(step("t", 98, "R" * 300_000))
     await layer.update_step(step("t", 98, "P" * 300_000))
 
-    assert await layer.prune_orphans(grace=timedelta(0)) == 1
+    assert await layer.operations.prune_orphans(grace=timedelta(0)) == 1
 
     thread = await layer.get_thread("t")
     assert thread is not None
@@ -258,7 +258,7 @@ async def test_pruning_keeps_large_fields_of_embedded_and_overflowed_steps_and_d
     assert outputs["step-00099"] == "O" * 300_000
     assert outputs["step-00098"] == "P" * 300_000
     assert outputs["step-00000"] == "E" * 300_000
-    assert await layer.files.files.count_documents({}) == 3
+    assert await layer.stores.files.files.count_documents({}) == 3
 
 
 async def test_overflowed_steps_with_equal_times_keep_their_arrival_order(

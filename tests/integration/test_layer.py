@@ -48,7 +48,7 @@ async def test_closing_a_layer_made_from_a_uri_closes_its_client(
     await owning.close()
 
     with pytest.raises(InvalidOperation):
-        await owning.threads.collection.count_documents({})
+        await owning.stores.threads.collection.count_documents({})
 
 
 async def test_a_layer_on_a_database_object_uses_that_database(
@@ -73,7 +73,7 @@ async def test_the_first_operation_creates_the_indexes(
     await fresh.update_thread("t1", name="chat")
 
     assert {"sidebar_by_activity", "step_id"} <= set(
-        await fresh.threads.collection.index_information()
+        await fresh.stores.threads.collection.index_information()
     )
     await fresh.ensure_indexes()
     await close_client(client)
@@ -141,7 +141,7 @@ async def test_a_step_written_before_the_first_user_message_is_queued(
     )
     try:
         assert len(session.thread_queues["_write_step"]) == 1
-        assert await layer.threads.collection.count_documents({}) == 0
+        assert await layer.stores.threads.collection.count_documents({}) == 0
 
         await session.flush_method_queue()
 
@@ -173,7 +173,7 @@ async def test_every_write_chainlit_queues_is_queued(layer: MongoDataLayer, meth
     )
     try:
         assert list(session.thread_queues) == [queue.get(method, method)]
-        assert await layer.threads.collection.count_documents({}) == 0
+        assert await layer.stores.threads.collection.count_documents({}) == 0
     finally:
         await session.delete()
 

@@ -14,7 +14,7 @@ from .factories import ids, sidebar, step, thread_documents, thread_of, user
 
 async def active_at(layer: MongoDataLayer, epoch_ms: int, *thread_ids: str) -> None:
     """Give these threads a last activity time in the past (or the future), as stored."""
-    await layer.threads.collection.update_many(
+    await layer.stores.threads.collection.update_many(
         {"_id": {"$in": list(thread_ids)}}, [{"$set": {"updatedAt": {"$toDate": epoch_ms}}}]
     )
 
@@ -253,7 +253,7 @@ async def test_indexes_give_older_threads_their_last_activity_and_drop_the_old_s
     layer_with: Callable[..., Awaitable[MongoDataLayer]],
 ) -> None:
     layer = await layer_with()
-    collection = layer.threads.collection
+    collection = layer.stores.threads.collection
     await collection.create_index([("userId", 1), ("createdAt", -1), ("_id", -1)], name="sidebar")
     created = datetime(2024, 5, 1, tzinfo=UTC)
     await collection.insert_many(

@@ -47,7 +47,7 @@ async def test_the_app_keeps_its_read_preference_for_ordinary_reads(
 ) -> None:
     layer = secondary_reading_layer
 
-    assert layer.threads.collection.read_preference == ReadPreference.SECONDARY_PREFERRED
+    assert layer.stores.threads.collection.read_preference == ReadPreference.SECONDARY_PREFERRED
 
 
 async def test_reads_after_the_layers_own_writes_are_bound_to_the_primary(
@@ -55,8 +55,8 @@ async def test_reads_after_the_layers_own_writes_are_bound_to_the_primary(
 ) -> None:
     layer = secondary_reading_layer
 
-    assert layer.threads.primary.read_preference == ReadPreference.PRIMARY
-    assert layer.element_owners.collection.read_preference == ReadPreference.PRIMARY
+    assert layer.stores.threads.primary.read_preference == ReadPreference.PRIMARY
+    assert layer.stores.element_owners.collection.read_preference == ReadPreference.PRIMARY
 
 
 async def test_a_thread_past_its_budget_and_its_elements_work_on_such_a_client(
@@ -73,5 +73,5 @@ async def test_a_thread_past_its_budget_and_its_elements_work_on_such_a_client(
     assert thread is not None
     assert [step["id"] for step in thread["steps"]] == [f"s{n:03d}" for n in range(40)]
     assert thread["elements"] == []
-    document = await layer.threads.primary.find_one({"_id": "t1"}, {"overflow": 1})
+    document = await layer.stores.threads.primary.find_one({"_id": "t1"}, {"overflow": 1})
     assert document is not None and document.get("overflow") is True

@@ -106,7 +106,7 @@ async def test_a_restart_while_writing_loses_no_acknowledged_step_and_the_layer_
     server_down_at = time.monotonic()
     # The write on the wire when the server stopped is tried again (retry.py) until it is back.
     await wait_for(
-        lambda: writer.started_at[-1] > server_down_at or layer.retrier.retries > 0,
+        lambda: writer.started_at[-1] > server_down_at or layer.stores.retrier.retries > 0,
         "a write meeting the server down",
     )
     await asyncio.to_thread(own_server.start)
@@ -149,7 +149,7 @@ async def test_a_layer_first_used_while_the_server_is_down_works_once_it_is_back
 
         thread = await layer.get_thread("t1")
         assert thread is not None and thread["name"] == "once back"
-        assert "step_id" in await layer.threads.collection.index_information(), (
+        assert "step_id" in await layer.stores.threads.collection.index_information(), (
             "the failed first start must not skip the indexes"
         )
     finally:
@@ -168,7 +168,7 @@ async def test_a_step_written_again_as_a_retry_would_is_stored_once(
     await layer.update_step(updated.copy())
     await layer.create_step(created.copy())
 
-    document = await layer.threads.collection.find_one({"_id": thread_id})
+    document = await layer.stores.threads.collection.find_one({"_id": thread_id})
     assert [s["id"] for s in document["steps"]] == ["s1"]
     thread = await layer.get_thread(thread_id)
     assert thread is not None

@@ -9,6 +9,7 @@ from chainlit.types import ThreadDict
 from chainlit.user import PersistedUser, User
 
 from mongo_layer import MongoDataLayer, UserConflictError
+from mongo_layer.web.routes import element_file_url
 
 from .factories import sidebar, stored_thread, thread_documents
 
@@ -99,7 +100,7 @@ def bytes_of(files: dict[str, bytes]) -> Any:
 
 
 async def stored_file_count(layer: MongoDataLayer) -> int:
-    count: int = await layer.files.files.count_documents({})
+    count: int = await layer.stores.files.files.count_documents({})
     return count
 
 
@@ -109,7 +110,7 @@ async def stored_file_count(layer: MongoDataLayer) -> int:
 async def test_a_restored_user_keeps_its_id_creation_time_and_metadata(
     layer: MongoDataLayer,
 ) -> None:
-    await layer.restore_user(ALICE)
+    await layer.operations.restore_user(ALICE)
 
     user = await layer.get_user("alice")
     assert user is not None
@@ -119,14 +120,14 @@ async def test_a_restored_user_keeps_its_id_creation_time_and_metadata(
 
 
 async def test_restoring_a_user_twice_stores_it_once(layer: MongoDataLayer) -> None:
-    await layer.restore_user(ALICE)
-    await layer.restore_user(ALICE)
+    await layer.operations.restore_user(ALICE)
+    await layer.operations.restore_user(ALICE)
 
-    assert await layer.users.collection.count_documents({}) == 1
+    assert await layer.stores.users.collection.count_documents({}) == 1
 
 
 async def test_a_login_after_the_restore_keeps_the_restored_id(layer: MongoDataLayer) -> None:
-    await layer.restore_user(ALICE)
+    await layer.operations.restore_user(ALICE)
 
     logged_in = await layer.create_user(User(identifier="alice", metadata={"role": "admin"}))
 
@@ -140,17 +141,17 @@ async def test_a_user_whose_identifier_has_another_id_here_is_refused(
     await layer.create_user(User(identifier="alice"))
 
     with pytest.raises(UserConflictError, match="'alice'"):
-        await layer.restore_user(ALICE)
+        await layer.operations.restore_user(ALICE)
 
 
 async def test_a_user_whose_id_belongs_to_another_identifier_is_refused(
     layer: MongoDataLayer,
 ) -> None:
-    await layer.restore_user(ALICE)
+    await layer.operations.restore_user(ALICE)
     impostor = PersistedUser(id="u-alice", identifier="mallory", createdAt="", metadata={})
 
     with pytest.raises(UserConflictError, match="'mallory'"):
-        await layer.restore_user(impostor)
+        await layer.operations.restore_user(impostor)
     assert await layer.get_user("mallory") is None
 
 
@@ -160,9 +161,9 @@ async def test_a_user_whose_id_belongs_to_another_identifier_is_refused(
 async def test_a_restored_thread_reads_back_with_its_fields_and_times(
     layer: MongoDataLayer,
 ) -> None:
-    await layer.restore_user(ALICE)
+    await layer.operations.restore_user(ALICE)
 
-    await layer.restore_thread(history_thread())
+    await layer.operations.restore_thread(history_thread())
 
     thread = await stored_thread(layer, "t-old")
     assert thread["createdAt"] == "2023-03-01T09:00:00.123Z"
@@ -179,7 +180,7 @@ async def test_a_restored_thread_reads_back_with_its_fields_and_times(
 async def test_restored_steps_keep_ids_order_nesting_times_generation_and_feedback(
     layer: MongoDataLayer,
 ) -> None:
-    await layer.restore_thread(history_thread(steps=4))
+    await layer.operations.restore_thread(history_thread(steps=4))
 
     steps = (await stored_thread(layer, "t-old"))["steps"]
 
@@ -199,13 +200,15 @@ async def test_restored_steps_keep_ids_order_nesting_times_generation_and_feedba
         "value": 1,
         "comment": "ok",
     }
-    (feedback,) = await layer.feedback.collection.find({}).to_list(None)
+    (feedback,) = await layer.stores.feedback.collection.find({}).to_list(None)
     assert (feedback["_id"], feedback["threadId"]) == ("t-old-f1", "t-old")
 
 
 async def test_last_activity_is_the_latest_step_unless_given(layer: MongoDataLayer) -> None:
-    await layer.restore_thread(history_thread("t-a", steps=3))
-    await layer.restore_thread(history_thread("t-b", steps=3), updated_at="2024-01-01T00:00:00Z")
+    await layer.operations.restore_thread(history_thread("t-a", steps=3))
+    await layer.operations.restore_thread(
+        history_thread("t-b", steps=3), updated_at="2024-01-01T00:00:00Z"
+    )
 
     stored = {d["_id"]: d["updatedAt"] for d in await thread_documents(layer)}
 
@@ -216,7 +219,7 @@ async def test_last_activity_is_the_latest_step_unless_given(layer: MongoDataLay
 async def test_a_thread_without_user_is_restored_and_shows_in_no_sidebar(
     layer: MongoDataLayer,
 ) -> None:
-    await layer.restore_thread(history_thread(userId=None, userIdentifier=None))
+    await layer.operations.restore_thread(history_thread(userId=None, userIdentifier=None))
 
     thread = await stored_thread(layer, "t-old")
     assert thread["userId"] is None
@@ -232,14 +235,14 @@ async def test_large_fields_and_overflow_apply_as_for_any_step_write(
     outputs = [f"{n} " + ("x" * 20_000 if n % 2 else "y" * 6_000) for n in range(24)]
     steps = [old_step("t-big", n, output=output) for n, output in enumerate(outputs)]
 
-    await layer.restore_thread(history_thread("t-big", steps=steps))
+    await layer.operations.restore_thread(history_thread("t-big", steps=steps))
 
     thread = await stored_thread(layer, "t-big")
     assert [s["output"] for s in thread["steps"]] == outputs
     assert await stored_file_count(layer) == 12
     (document,) = await thread_documents(layer)
     assert document["overflow"] is True
-    assert await layer.overflow.collection.count_documents({}) > 0
+    assert await layer.stores.overflow.collection.count_documents({}) > 0
 
 
 # Elements
@@ -250,14 +253,16 @@ async def test_an_element_with_bytes_is_stored_in_gridfs_and_served_by_the_layer
 ) -> None:
     fetch = bytes_of({"e-1": b"old file bytes"})
 
-    summary = await layer.restore_thread(history_thread(elements=[element("e-1")]), fetch)
+    summary = await layer.operations.restore_thread(
+        history_thread(elements=[element("e-1")]), fetch
+    )
 
     found = await layer.get_element("t-old", "e-1")
     assert found is not None
-    assert found["url"] == layer.file_url("t-old", "e-1")
+    assert found["url"] == element_file_url(layer.settings, "t-old", "e-1")
     assert "objectKey" not in found
-    (file,) = await layer.files.files.find({"metadata.elementId": "e-1"}).to_list(None)
-    assert await layer.files.read(file["_id"]) == b"old file bytes"
+    (file,) = await layer.stores.files.files.find({"metadata.elementId": "e-1"}).to_list(None)
+    assert await layer.stores.files.read(file["_id"]) == b"old file bytes"
     assert file["metadata"]["threadId"] == "t-old"
     assert (summary.files_stored, summary.elements_without_file) == (1, [])
 
@@ -265,7 +270,9 @@ async def test_an_element_with_bytes_is_stored_in_gridfs_and_served_by_the_layer
 async def test_an_element_without_bytes_keeps_its_url(layer: MongoDataLayer) -> None:
     fetch = bytes_of({})
 
-    summary = await layer.restore_thread(history_thread(elements=[element("e-gone")]), fetch)
+    summary = await layer.operations.restore_thread(
+        history_thread(elements=[element("e-gone")]), fetch
+    )
 
     found = await layer.get_element("t-old", "e-gone")
     assert found is not None
@@ -275,7 +282,7 @@ async def test_an_element_without_bytes_keeps_its_url(layer: MongoDataLayer) -> 
 
 
 async def test_linking_elements_fetches_nothing(layer: MongoDataLayer) -> None:
-    await layer.restore_thread(history_thread(elements=[element("e-1")]))
+    await layer.operations.restore_thread(history_thread(elements=[element("e-1")]))
 
     found = await layer.get_element("t-old", "e-1")
     assert found is not None
@@ -288,15 +295,15 @@ async def test_linking_elements_fetches_nothing(layer: MongoDataLayer) -> None:
 async def test_restoring_a_thread_twice_changes_nothing(layer: MongoDataLayer) -> None:
     thread = history_thread(steps=5, elements=[element("e-1"), element("e-2")])
     fetch = bytes_of({"e-1": b"bytes"})
-    await layer.restore_user(ALICE)
-    await layer.restore_thread(thread, fetch)
+    await layer.operations.restore_user(ALICE)
+    await layer.operations.restore_thread(thread, fetch)
     documents = await thread_documents(layer)
-    feedback = await layer.feedback.collection.find({}).to_list(None)
+    feedback = await layer.stores.feedback.collection.find({}).to_list(None)
 
-    again = await layer.restore_thread(thread, fetch)
+    again = await layer.operations.restore_thread(thread, fetch)
 
     assert await thread_documents(layer) == documents
-    assert await layer.feedback.collection.find({}).to_list(None) == feedback
+    assert await layer.stores.feedback.collection.find({}).to_list(None) == feedback
     assert await stored_file_count(layer) == 1
     assert fetch.calls == ["e-1", "e-2", "e-2"]
     assert not again.changed
@@ -307,8 +314,8 @@ async def test_restoring_large_fields_twice_uploads_them_once(layer_with: Any) -
     layer: MongoDataLayer = await layer_with(large_field_bytes=8 * 1024)
     thread = history_thread(steps=[old_step("t-old", 0, output="y" * 50_000)])
 
-    await layer.restore_thread(thread)
-    await layer.restore_thread(thread)
+    await layer.operations.restore_thread(thread)
+    await layer.operations.restore_thread(thread)
 
     assert await stored_file_count(layer) == 1
 
@@ -316,9 +323,9 @@ async def test_restoring_large_fields_twice_uploads_them_once(layer_with: Any) -
 async def test_an_interrupted_restore_completes_when_run_again(layer: MongoDataLayer) -> None:
     whole = history_thread(steps=6)
     first_half = history_thread(steps=whole["steps"][:3])
-    await layer.restore_thread(first_half)
+    await layer.operations.restore_thread(first_half)
 
-    summary = await layer.restore_thread(whole)
+    summary = await layer.operations.restore_thread(whole)
 
     assert (summary.steps_unchanged, summary.steps_written) == (3, 3)
     steps = (await stored_thread(layer, "t-old"))["steps"]
@@ -329,10 +336,10 @@ async def test_a_step_changed_at_the_source_is_updated_on_the_next_restore(
     layer: MongoDataLayer,
 ) -> None:
     thread = history_thread(steps=2)
-    await layer.restore_thread(thread)
+    await layer.operations.restore_thread(thread)
     thread["steps"][1]["output"] = "a better answer"
 
-    summary = await layer.restore_thread(thread)
+    summary = await layer.operations.restore_thread(thread)
 
     assert summary.steps_written == 1
     steps = (await stored_thread(layer, "t-old"))["steps"]
@@ -342,10 +349,12 @@ async def test_a_step_changed_at_the_source_is_updated_on_the_next_restore(
 async def test_a_thread_renamed_at_the_source_is_renamed_on_the_next_restore(
     layer: MongoDataLayer,
 ) -> None:
-    await layer.restore_thread(history_thread(steps=0))
+    await layer.operations.restore_thread(history_thread(steps=0))
 
-    summary = await layer.restore_thread(history_thread(steps=0, name="Herons, again"))
+    summary = await layer.operations.restore_thread(history_thread(steps=0, name="Herons, again"))
 
     assert summary.thread_written
     assert (await stored_thread(layer, "t-old"))["name"] == "Herons, again"
-    assert not (await layer.restore_thread(history_thread(steps=0, name="Herons, again"))).changed
+    assert not (
+        await layer.operations.restore_thread(history_thread(steps=0, name="Herons, again"))
+    ).changed

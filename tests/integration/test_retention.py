@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from mongo_layer import MongoDataLayer
+from mongo_layer.operations.bulk import thread_contents
 from mongo_layer.operations.retention import DeletionSummary
 
 from .factories import step
@@ -29,7 +30,7 @@ async def small_layer(layer_with: MakeLayer) -> MongoDataLayer:
 
 async def test_the_history_overflows_and_offloads(small_layer: MongoDataLayer) -> None:
     await fill_history(small_layer)
-    contents = await small_layer.contents.contents(["a-long", "a-large"])
+    contents = await thread_contents(small_layer.stores, ["a-long", "a-large"])
 
     assert contents.steps_overflowed > 0
     assert contents.files == 2  # the large output and the large file
@@ -43,7 +44,9 @@ async def test_retention_deletes_inactive_threads_with_everything_attached(
     await age_threads(small_layer, old, days=100)
     before = await snapshot(small_layer)
 
-    summary = await small_layer.delete_threads_older_than(timedelta(days=90), batch_size=2)
+    summary = await small_layer.operations.delete_threads_older_than(
+        timedelta(days=90), batch_size=2
+    )
 
     assert await snapshot(small_layer) == await without_threads(small_layer, before, set(old))
     assert (summary.threads, summary.selected, summary.dry_run) == (3, 3, False)
@@ -60,7 +63,9 @@ async def test_retention_dry_run_counts_and_changes_nothing(
     await age_threads(small_layer, ["a-long", "b-chat"], days=100)
     before = await snapshot(small_layer)
 
-    summary = await small_layer.delete_threads_older_than(timedelta(days=90), dry_run=True)
+    summary = await small_layer.operations.delete_threads_older_than(
+        timedelta(days=90), dry_run=True
+    )
 
     assert await snapshot(small_layer) == before
     assert (summary.threads, summary.dry_run, summary.steps) == (2, True, 21)
@@ -72,7 +77,9 @@ async def test_retention_for_one_user_leaves_other_users_threads(
     await fill_history(small_layer)
     await age_threads(small_layer, ["a-long", "b-chat"], days=100)
 
-    summary = await small_layer.delete_threads_older_than(timedelta(days=90), user_identifier="bob")
+    summary = await small_layer.operations.delete_threads_older_than(
+        timedelta(days=90), user_identifier="bob"
+    )
 
     assert summary.threads == 1
     assert await small_layer.get_thread("b-chat") is None
@@ -82,7 +89,7 @@ async def test_retention_for_one_user_leaves_other_users_threads(
 async def test_recent_activity_keeps_a_thread(small_layer: MongoDataLayer) -> None:
     await fill_history(small_layer)
 
-    summary = await small_layer.delete_threads_older_than(timedelta(days=1))
+    summary = await small_layer.operations.delete_threads_older_than(timedelta(days=1))
 
     assert summary.threads == 0
     assert await small_layer.get_thread("a-long") is not None
@@ -93,7 +100,7 @@ async def test_a_new_step_in_an_old_thread_keeps_it(small_layer: MongoDataLayer)
     await age_threads(small_layer, ["a-long", "b-chat"], days=100)
     await small_layer.create_step(step("b-again", "b-chat", output="Back again"))
 
-    summary = await small_layer.delete_threads_older_than(timedelta(days=90))
+    summary = await small_layer.operations.delete_threads_older_than(timedelta(days=90))
 
     assert summary.threads == 1
     assert await small_layer.get_thread("a-long") is None
@@ -109,11 +116,11 @@ async def test_an_interrupted_run_is_finished_by_the_next(small_layer: MongoData
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        await small_layer.delete_threads_older_than(
+        await small_layer.operations.delete_threads_older_than(
             timedelta(days=90), batch_size=2, on_progress=interrupt
         )
     first_batch_gone = await small_layer.get_thread("a-chat") is None
-    rerun = await small_layer.delete_threads_older_than(timedelta(days=90), batch_size=2)
+    rerun = await small_layer.operations.delete_threads_older_than(timedelta(days=90), batch_size=2)
 
     assert first_batch_gone
     assert rerun.threads == 2
@@ -128,7 +135,7 @@ async def test_erasing_a_user_removes_their_threads_and_user_document(
     await fill_history(small_layer)
     before = await snapshot(small_layer)
 
-    summary = await small_layer.erase_user("alice", batch_size=2)
+    summary = await small_layer.operations.erase_user("alice", batch_size=2)
 
     after_erasure = await without_threads(small_layer, before, {"a-chat", "a-long", "a-large"})
     users = small_layer.settings.users_name
@@ -144,10 +151,10 @@ async def test_erasure_dry_run_changes_nothing_and_a_second_erasure_finds_nothin
     await fill_history(small_layer)
     before = await snapshot(small_layer)
 
-    dry_run = await small_layer.erase_user("bob", dry_run=True)
+    dry_run = await small_layer.operations.erase_user("bob", dry_run=True)
     unchanged = await snapshot(small_layer)
-    await small_layer.erase_user("bob")
-    again = await small_layer.erase_user("bob")
+    await small_layer.operations.erase_user("bob")
+    again = await small_layer.operations.erase_user("bob")
 
     assert unchanged == before
     assert (dry_run.users, dry_run.threads, dry_run.feedback) == (1, 1, 1)
@@ -157,7 +164,7 @@ async def test_erasure_dry_run_changes_nothing_and_a_second_erasure_finds_nothin
 async def test_statistics_count_everything_stored(small_layer: MongoDataLayer) -> None:
     await fill_history(small_layer)
 
-    statistics = await small_layer.statistics(days=7)
+    statistics = await small_layer.operations.statistics(days=7)
 
     assert (statistics.users, statistics.threads, statistics.elements) == (2, 4, 3)
     assert statistics.steps == 3 + 20 + 1 + 1
@@ -176,7 +183,9 @@ async def test_thread_batches_walk_a_users_threads_in_pages(small_layer: MongoDa
 
     pages = [
         [thread.id for thread in batch]
-        async for batch in small_layer.thread_batches(user_identifier="alice", batch_size=2)
+        async for batch in small_layer.operations.thread_batches(
+            user_identifier="alice", batch_size=2
+        )
     ]
 
     assert pages == [["a-chat", "a-large"], ["a-long"]]
@@ -184,11 +193,11 @@ async def test_thread_batches_walk_a_users_threads_in_pages(small_layer: MongoDa
 
 async def test_a_deleted_step_is_not_counted(small_layer: MongoDataLayer) -> None:
     await fill_history(small_layer)
-    before = await small_layer.statistics(days=1)
+    before = await small_layer.operations.statistics(days=1)
 
     await small_layer.delete_step("a-tool")
     await small_layer.delete_step(f"long-{OVERFLOWING_STEPS - 1:02}")
-    after = await small_layer.statistics(days=1)
+    after = await small_layer.operations.statistics(days=1)
 
     assert (after.steps_embedded, after.steps_overflowed) == (
         before.steps_embedded - 1,

@@ -77,7 +77,7 @@ async def old_threads(layer: MongoDataLayer, *thread_ids: str) -> None:
 
 
 async def stored_thread_ids(layer: MongoDataLayer) -> set[str]:
-    documents = await layer.threads.collection.find({}, {"_id": 1}).to_list(None)
+    documents = await layer.stores.threads.collection.find({}, {"_id": 1}).to_list(None)
     return {document["_id"] for document in documents}
 
 
@@ -89,8 +89,8 @@ async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 20.0)
 
 
 def holder_of(layer: MongoDataLayer) -> str:
-    assert layer.scheduled_retention is not None
-    return layer.scheduled_retention.holder
+    assert layer.operations.scheduled_retention is not None
+    return layer.operations.scheduled_retention.holder
 
 
 def run_by(record: logging.LogRecord, layer: MongoDataLayer) -> bool:
@@ -127,10 +127,10 @@ async def test_a_run_prunes_the_files_a_crash_left_behind(
 ) -> None:
     await app_data.create_element(file_element("gone-thread", id="e1"))
     # A crash between the two deletes of a thread, two hours ago: its file is left.
-    await app_data.threads.collection.delete_one({"_id": "gone-thread"})
+    await app_data.stores.threads.collection.delete_one({"_id": "gone-thread"})
     [orphan] = await files_of_thread(app_data, "gone-thread")
     two_hours_ago = utc_now() - timedelta(hours=2)
-    await app_data.files.files.update_one(
+    await app_data.stores.files.files.update_one(
         {"_id": orphan["_id"]}, {"$set": {"uploadDate": two_hours_ago}}
     )
 
@@ -139,7 +139,7 @@ async def test_a_run_prunes_the_files_a_crash_left_behind(
 
     assert run_by(runs[0], layer)
     assert await files_of_thread(app_data, "gone-thread") == []
-    assert await app_data.files.chunks.count_documents({}) == 0
+    assert await app_data.stores.files.chunks.count_documents({}) == 0
     assert runs[0].getMessage().split(") and ")[1].startswith("1 orphan files")
 
 
@@ -194,8 +194,8 @@ async def test_when_the_holder_stops_with_the_app_the_other_makes_the_next_run(
     await until(lambda: has_runs(runs, 1))
     assert run_by(runs[0], first)
     await first.close()
-    assert first.scheduled_retention is not None
-    assert not first.scheduled_retention.running
+    assert first.operations.scheduled_retention is not None
+    assert not first.operations.scheduled_retention.running
 
     await old_threads(app_data, "old-2")
     second = await retaining_layer()
@@ -215,7 +215,7 @@ async def test_the_task_starts_with_the_first_operation_and_stops_with_close(
         settings=MongoLayerSettings(retention_days=30),
         mount_file_route=False,
     )
-    retention = layer.scheduled_retention
+    retention = layer.operations.scheduled_retention
     assert retention is not None
     assert not retention.running
 
@@ -229,6 +229,6 @@ async def test_the_task_starts_with_the_first_operation_and_stops_with_close(
 async def test_without_retention_days_no_task_is_made() -> None:
     layer = MongoDataLayer("mongodb://127.0.0.1:1", mount_file_route=False)
     await layer.close()
-    assert layer.scheduled_retention is None
+    assert layer.operations.scheduled_retention is None
     days = MongoLayerSettings.from_env({"MONGO_LAYER_RETENTION_DAYS": "30"}).retention_days
     assert days == 30

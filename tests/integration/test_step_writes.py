@@ -69,7 +69,7 @@ async def test_create_then_updates_are_one_command_of_update_operators_each(
     assert stored["s1"]["output"] == "the answer, final"
     assert stored["s1"]["metadata"] == {"k": 1}
     assert stored["s0"]["output"] == "an earlier message"
-    assert layer.steps.write_paths == {"appended": 2, "updated": 2}
+    assert layer.stores.steps.write_paths == {"appended": 2, "updated": 2}
 
 
 async def test_the_first_step_of_a_new_thread_creates_it_with_update_operators(
@@ -97,12 +97,12 @@ async def test_an_update_landing_before_its_create_takes_the_pipeline_and_keeps_
 
     await layer.update_step(step("s1", output="the answer"))
     created = {"id": "s1", "input": "question", "output": "Thinking..."}
-    await layer.steps.write("t1", created, create_called_first)
+    await layer.stores.steps.write("t1", created, create_called_first)
 
     (stored,) = (await stored_thread(layer, "t1"))["steps"]
     assert (stored["output"], stored["input"]) == ("the answer", "question")
-    assert layer.steps.write_paths["updated, then merged"] == 1
-    assert layer.steps.write_paths["appended, then merged"] == 1
+    assert layer.stores.steps.write_paths["updated, then merged"] == 1
+    assert layer.stores.steps.write_paths["appended, then merged"] == 1
 
 
 async def test_the_running_size_follows_the_document_as_steps_are_appended(
@@ -122,7 +122,7 @@ async def test_a_running_size_that_overstates_the_thread_is_measured_before_it_c
 ) -> None:
     await layer.create_step(step("s0", output="hello"))
     budget = layer.settings.thread_document_budget_bytes
-    await layer.threads.collection.update_one({"_id": "t1"}, {"$set": {SIZE: budget}})
+    await layer.stores.threads.collection.update_one({"_id": "t1"}, {"$set": {SIZE: budget}})
 
     await layer.create_step(step("s1", output="still fits"))
 
@@ -130,14 +130,14 @@ async def test_a_running_size_that_overstates_the_thread_is_measured_before_it_c
     assert [s["id"] for s in document["steps"]] == ["s0", "s1"]
     assert not document.get("overflow")
     assert document[SIZE] < 1024
-    assert await layer.overflow.collection.count_documents({}) == 0
+    assert await layer.stores.overflow.collection.count_documents({}) == 0
 
 
 async def test_threads_stored_before_the_running_size_get_it_at_start(
     layer: MongoDataLayer, layer_with: MakeLayer
 ) -> None:
     await layer.create_step(step("s0", output="hello " * 100))
-    await layer.threads.collection.update_one({"_id": "t1"}, {"$unset": {SIZE: ""}})
+    await layer.stores.threads.collection.update_one({"_id": "t1"}, {"$unset": {SIZE: ""}})
 
     await layer_with()
 
@@ -154,5 +154,5 @@ async def test_a_full_threads_next_step_still_goes_to_overflow(layer_with: MakeL
     embedded = len(document["steps"])
     assert document["overflow"] is True
     assert len(bson.encode(document)) <= 64 * 1024
-    assert await layer.overflow.collection.count_documents({}) == 40 - embedded
+    assert await layer.stores.overflow.collection.count_documents({}) == 40 - embedded
     assert len((await stored_thread(layer, "t1"))["steps"]) == 40

@@ -58,7 +58,7 @@ async def test_every_step_field_round_trips_exactly(layer: MongoDataLayer) -> No
 async def test_show_input_false_is_stored_as_a_boolean(layer: MongoDataLayer) -> None:
     await layer.create_step(step("s1", showInput=False))
 
-    stored = await layer.threads.collection.find_one({"_id": "t1"})
+    stored = await layer.stores.threads.collection.find_one({"_id": "t1"})
 
     assert stored["steps"][0]["showInput"] is False
 
@@ -70,7 +70,7 @@ async def test_step_times_are_stored_as_dates_and_returned_ending_in_z(
         step("s1", createdAt="2024-05-01T10:00:00.5", start="2024-05-01T10:00:01")
     )
 
-    stored = await layer.threads.collection.find_one({"_id": "t1"})
+    stored = await layer.stores.threads.collection.find_one({"_id": "t1"})
     (returned,) = await stored_steps(layer)
 
     assert stored["steps"][0]["createdAt"].year == 2024
@@ -136,8 +136,8 @@ async def test_a_hundred_concurrent_steps_on_a_new_thread_make_one_thread_with_a
         *(layer.create_step(step(f"s{i:03}", "busy", output=str(i))) for i in range(100))
     )
 
-    assert await layer.threads.collection.count_documents({}) == 1
-    stored = await layer.threads.collection.find_one({"_id": "busy"})
+    assert await layer.stores.threads.collection.count_documents({}) == 1
+    stored = await layer.stores.threads.collection.find_one({"_id": "busy"})
     assert sorted(s["id"] for s in stored["steps"]) == [f"s{i:03}" for i in range(100)]
 
 
@@ -152,7 +152,7 @@ async def test_delete_step_removes_the_step_and_its_feedback(layer: MongoDataLay
     (remaining,) = await stored_steps(layer)
     assert remaining["id"] == "s2"
     assert remaining["feedback"]["value"] == 0
-    assert await layer.feedback.collection.count_documents({"forId": "s1"}) == 0
+    assert await layer.stores.feedback.collection.count_documents({"forId": "s1"}) == 0
 
 
 async def test_delete_step_removes_the_elements_and_files_attached_to_it(
@@ -176,4 +176,4 @@ async def test_a_step_whose_thread_id_is_a_dict_is_refused(layer: MongoDataLayer
     with pytest.raises(TypeError):
         await layer.create_step(step("s1", {"$ne": None}))  # type: ignore[arg-type]
 
-    assert await layer.threads.collection.count_documents({}) == 0
+    assert await layer.stores.threads.collection.count_documents({}) == 0

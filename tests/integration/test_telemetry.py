@@ -170,7 +170,7 @@ async def test_a_thread_that_starts_overflowing_is_counted_once(
     await layer.update_thread("t1", name="long")
     for number in range(45):
         await layer.create_step(step(f"s{number}", "t1", output="x" * 2048))
-    assert await layer.overflow.collection.count_documents({"threadId": "t1"}) > 0
+    assert await layer.stores.overflow.collection.count_documents({"threadId": "t1"}) > 0
     await layer.update_thread("t2", name="short")
     await layer.create_step(step("s-short", "t2", output="y"))
 

@@ -163,10 +163,10 @@ async def test_delete_thread_removes_its_steps_elements_feedback_and_files(
     await layer.delete_thread("doomed")
 
     assert await layer.get_thread("doomed") is None
-    assert await layer.threads.collection.count_documents({"steps.id": "s-doomed"}) == 0
-    assert await layer.feedback.collection.count_documents({"threadId": "doomed"}) == 0
+    assert await layer.stores.threads.collection.count_documents({"steps.id": "s-doomed"}) == 0
+    assert await layer.stores.feedback.collection.count_documents({"threadId": "doomed"}) == 0
     assert await files_of_thread(layer, "doomed") == []
-    assert await layer.files.chunks.count_documents({}) == 1
+    assert await layer.stores.files.chunks.count_documents({}) == 1
     kept = await stored_thread(layer, "kept")
     assert [s["id"] for s in kept["steps"]] == ["s-kept"]
     assert kept["steps"][0]["feedback"] is not None
@@ -180,7 +180,7 @@ async def test_delete_thread_also_removes_files_whose_element_never_landed(
     layer: MongoDataLayer,
 ) -> None:
     await layer.update_thread("t1", name="chat")
-    await layer.files.upload(b"orphan", "o.txt", {"threadId": "t1", "elementId": "e9"})
+    await layer.stores.files.upload(b"orphan", "o.txt", {"threadId": "t1", "elementId": "e9"})
 
     await layer.delete_thread("t1")
 
@@ -211,7 +211,7 @@ async def test_a_metadata_only_update_of_an_unknown_thread_creates_nothing(
     await layer.update_thread("t1", metadata={"chat_settings": {}, "env": "{}"})
 
     assert await layer.get_thread("t1") is None
-    assert await layer.threads.collection.count_documents({}) == 0
+    assert await layer.stores.threads.collection.count_documents({}) == 0
 
 
 async def test_metadata_keys_with_dots_and_dollars_round_trip(layer: MongoDataLayer) -> None:

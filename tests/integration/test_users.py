@@ -49,7 +49,7 @@ async def test_simultaneous_first_logins_make_one_user(layer: MongoDataLayer) ->
         )
 
         assert len({login.id for login in logins if login is not None}) == 1
-        assert await layer.users.collection.count_documents({"identifier": identifier}) == 1
+        assert await layer.stores.users.collection.count_documents({"identifier": identifier}) == 1
 
 
 async def test_user_metadata_keys_with_dots_and_dollars_round_trip(layer: MongoDataLayer) -> None:

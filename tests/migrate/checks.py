@@ -10,6 +10,7 @@ from typing import Any
 
 from mongo_layer import MongoDataLayer
 from mongo_layer.migrate import MigrationOptions, MigrationReport, migrate_history, open_source
+from mongo_layer.web.routes import element_file_url
 
 from .history import History
 
@@ -41,9 +42,11 @@ async def assert_history_migrated(layer: MongoDataLayer, history: History) -> No
             "comment": "helpful",
         }
         (element,) = thread["elements"] or []
-        assert element["url"] == layer.file_url(thread_id, element["id"])
-        (file,) = await layer.files.files.find({"metadata.elementId": element["id"]}).to_list(None)
-        assert await layer.files.read(file["_id"]) == history.files[element["id"]]
+        assert element["url"] == element_file_url(layer.settings, thread_id, element["id"])
+        (file,) = await layer.stores.files.files.find(
+            {"metadata.elementId": element["id"]}
+        ).to_list(None)
+        assert await layer.stores.files.read(file["_id"]) == history.files[element["id"]]
 
 
 async def migrate(url: str, layer: MongoDataLayer | None, **options: Any) -> MigrationReport:

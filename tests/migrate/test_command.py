@@ -38,7 +38,7 @@ async def test_migrate_copies_files_verifies_and_reports_per_table(
     assert "files copied into GridFS: 4" in run.stdout
     for line in ("users", "threads", "steps", "elements", "feedback"):
         assert line in run.stdout
-    assert await layer.files.files.count_documents({}) == 4
+    assert await layer.stores.files.files.count_documents({}) == 4
 
 
 async def test_migrate_json_report(
@@ -72,7 +72,7 @@ async def test_a_dry_run_changes_nothing(
     assert run.exit_code == 0
     assert "would migrate" in run.stdout
     assert "30 rows counted; nothing written" in run.stdout
-    assert await layer.threads.collection.count_documents({}) == 0
+    assert await layer.stores.threads.collection.count_documents({}) == 0
 
 
 async def test_differences_found_by_verify_fail_the_command(
@@ -112,7 +112,7 @@ async def test_files_come_through_the_storage_client_the_command_names(
 
     assert run.exit_code == 0, run.stderr
     assert "files copied into GridFS: 4" in run.stdout, run.stdout
-    assert await layer.files.files.count_documents({}) == 4
+    assert await layer.stores.files.files.count_documents({}) == 4
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import pytest
 
 from mongo_layer import MongoDataLayer
 from mongo_layer.migrate import MigrationOptions, TableCounts, migrate_history, open_source
+from mongo_layer.web.routes import element_file_url
 
 from .checks import assert_history_migrated, migrate
 from .conftest import ChainlitDatabase
@@ -34,13 +35,13 @@ async def test_a_second_run_changes_nothing(
 ) -> None:
     await chainlit_database.write_history()
     await migrate(chainlit_database.url, layer, files_root=chainlit_database.files)
-    documents = await layer.threads.collection.find({}).to_list(None)
+    documents = await layer.stores.threads.collection.find({}).to_list(None)
 
     again = await migrate(chainlit_database.url, layer, files_root=chainlit_database.files)
 
     assert (again.threads_unchanged, again.files_copied) == (4, 0)
-    assert await layer.threads.collection.find({}).to_list(None) == documents
-    assert await layer.files.files.count_documents({}) == 4
+    assert await layer.stores.threads.collection.find({}).to_list(None) == documents
+    assert await layer.stores.files.files.count_documents({}) == 4
 
 
 async def test_a_dry_run_counts_and_writes_nothing(
@@ -52,7 +53,7 @@ async def test_a_dry_run_counts_and_writes_nothing(
 
     assert report.dry_run
     assert (report.found, report.migrated) == (WRITTEN, TableCounts())
-    assert await layer.threads.collection.count_documents({}) == 0
+    assert await layer.stores.threads.collection.count_documents({}) == 0
 
 
 async def test_linked_files_keep_their_url_and_nothing_is_fetched(
@@ -63,7 +64,7 @@ async def test_linked_files_keep_their_url_and_nothing_is_fetched(
     report = await migrate(chainlit_database.url, layer, files="link", verify=True)
 
     assert (report.files_copied, report.differences) == (0, [])
-    assert await layer.files.files.count_documents({}) == 0
+    assert await layer.stores.files.files.count_documents({}) == 0
     for thread_id in history.thread_ids:
         thread = await layer.get_thread(thread_id)
         assert thread is not None
@@ -97,7 +98,7 @@ async def test_broken_rows_are_reported_and_everything_else_migrates(
         assert len(thread["steps"]) == 4
         for element in thread["elements"] or []:
             if element["id"] != gone:
-                assert element["url"] == layer.file_url(thread_id, element["id"])
+                assert element["url"] == element_file_url(layer.settings, thread_id, element["id"])
 
 
 @pytest.mark.parametrize(
@@ -144,7 +145,7 @@ async def test_an_interrupted_migration_finishes_when_run_again(
             await migrate_history(source, layer, options, InterruptAfter(threads=2))
     finally:
         await source.close()
-    assert await layer.threads.collection.count_documents({}) == 2
+    assert await layer.stores.threads.collection.count_documents({}) == 2
 
     report = await migrate(
         chainlit_database.url, layer, files_root=chainlit_database.files, verify=True

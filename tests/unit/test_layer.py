@@ -22,7 +22,7 @@ async def test_from_env_uses_the_uri_database_and_prefix(monkeypatch: pytest.Mon
     layer = MongoDataLayer.from_env(mount_file_route=False)
 
     assert layer.connection.database.name == "app"
-    assert layer.threads.collection.name == "cl_threads"
+    assert layer.stores.threads.collection.name == "cl_threads"
     assert layer.connection.owns_client
     await layer.close()
 

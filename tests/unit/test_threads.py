@@ -10,7 +10,7 @@ from mongo_layer.storage.documents import thread_from_document
 async def read_back(mock_layer: MongoDataLayer, thread_id: str) -> ThreadDict | None:
     """The stored thread as get_thread returns it, without its steps (mongomock cannot
     run get_thread's `$unionWith`)."""
-    document = await mock_layer.threads.collection.find_one({"_id": thread_id})
+    document = await mock_layer.stores.threads.collection.find_one({"_id": thread_id})
     return None if document is None else thread_from_document(document, None, [], [])
 
 
@@ -19,7 +19,7 @@ async def test_update_thread_creates_the_thread_with_name_user_and_tags(
 ) -> None:
     await mock_layer.update_thread("t1", name="chat", user_id="u1", tags=["a", "b"])
 
-    stored = await mock_layer.threads.collection.find_one({"_id": "t1"})
+    stored = await mock_layer.stores.threads.collection.find_one({"_id": "t1"})
 
     assert stored["name"] == "chat"
     assert stored["userId"] == "u1"
