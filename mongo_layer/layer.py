@@ -13,6 +13,7 @@ from chainlit.user import PersistedUser, User
 
 from .errors import MongoLayerError
 from .ids import as_id, as_optional_id, as_read_id, without_lone_surrogates
+from .moved import ForwardsMovedCalls
 from .operations import Operations, RetentionSchedule
 from .queueing import queued_until_user_message
 from .settings import MongoLayerSettings
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("mongo_layer")
 
 
-class MongoDataLayer(BaseDataLayer):
+class MongoDataLayer(ForwardsMovedCalls, BaseDataLayer):
     """Chainlit's data layer on MongoDB. Give it a `uri` (the layer opens and closes its own
     client, PyMongo's `AsyncMongoClient` unless `driver="motor"`), or a `client` or
     `database` object of motor or PyMongo's async driver (the layer never closes those).
