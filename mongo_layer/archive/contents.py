@@ -9,10 +9,14 @@ by MongoDB as an operator or a path.
 
 import re
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 PLAIN_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# The browser follows an element's URL: one that could run script (`javascript:`) or carry a
+# page of its own (`data:`) is no link a Chainlit app writes.
+LINK_SCHEMES = frozenset({"", "http", "https"})
 
 
 class ArchivedModel(BaseModel):
@@ -70,6 +74,14 @@ class ArchivedElement(ArchivedModel):
     mime: str | None = None
     url: str | None = None
     props: dict[str, Any] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def a_link_the_browser_may_follow(cls, url: str | None) -> str | None:
+        scheme = urlsplit(url.strip()).scheme.lower() if url else ""
+        if scheme not in LINK_SCHEMES:
+            raise ValueError(f"an element's url must be http(s) or a path, not {scheme}:")
+        return url
 
 
 class ArchivedThread(ArchivedModel):

@@ -172,6 +172,16 @@ def malformed_archives(path: Path, history: History) -> dict[str, tuple[Path, in
             2,
         ),
         "a lone surrogate": ([thread_line(id="a-chat", userId=alice, name="\ud800")], 2),
+        "a javascript: element url": (
+            [
+                thread_line(
+                    id="a-chat",
+                    userId=alice,
+                    elements=[{"id": "a-link", "type": "text", "url": "javascript:alert(1)"}],
+                )
+            ],
+            2,
+        ),
         "an integer past 64 bits after a valid step": (
             [
                 thread_line(

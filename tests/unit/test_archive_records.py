@@ -40,6 +40,16 @@ def test_a_line_that_is_not_utf8_is_refused_naming_it() -> None:
         ('{"record": "thread", "thread": {"id": "t", "name": "\\ud800"}}', "lone surrogate"),
         ('{"record": "thread", "thread": {"id": "t", "steps": [{"id": "s", "$set": 1}]}}', "$set"),
         ('{"record": "thread", "thread": {"id": "t", "tags": "a"}}', "thread.tags"),
+        (
+            '{"record": "thread", "thread": {"id": "t", "elements": [{"id": "e", '
+            '"url": " JavaScript:alert(1)"}]}}',
+            "not javascript:",
+        ),
+        (
+            '{"record": "thread", "thread": {"id": "t", "elements": [{"id": "e", '
+            '"url": "data:text/html,<script>alert(1)</script>"}]}}',
+            "not data:",
+        ),
         ('{"record": "chunk", "data": "a"}', "data"),
         ('{"record": "user", "user": {"id": "u", "identifier": "a", "role": "x"}}', "user"),
         (
@@ -54,6 +64,21 @@ def test_a_record_mongodb_cannot_store_is_refused_naming_its_line(line: str, rea
         parse_record(line, 7)
 
     assert reason in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://example.com/a.png", "http://example.com/a", "/public/logo.svg", "a.png"]
+)
+def test_an_element_url_of_the_web_or_a_path_is_kept(url: str) -> None:
+    line = (
+        '{"record": "thread", "thread": {"id": "t", "elements": [{"id": "e", "url": "'
+        + url
+        + '"}]}}'
+    )
+    record = parse_record(line, 1)
+
+    assert isinstance(record, ReadThreadRecord)
+    assert record.thread["elements"][0]["url"] == url
 
 
 def test_a_paired_surrogate_is_an_ordinary_character_and_the_thread_is_kept_as_given() -> None:
