@@ -16,6 +16,7 @@ than everything stored of its step; `newer_than_stored` and `taken_changes` say 
 for that case as a query and update operators, which spare the server the pipeline.
 """
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -93,9 +94,14 @@ def merged_step(stored: str, changes: Mapping[str, Any], stamp: int) -> Document
 
 def fits_update_operators(changes: Mapping[str, Any]) -> bool:
     """Whether every field of a write can be named in an update operator's path."""
-    return all(
-        PLAIN_FIELD.fullmatch(field) and field not in BOOKKEEPING_FIELDS for field in changes
-    )
+    return all(map(is_plain_field, changes))
+
+
+@functools.lru_cache(maxsize=1024)
+def is_plain_field(field: str) -> bool:
+    """A step field an update operator can name (asked for every field of every write,
+    almost always one of Chainlit's dozen)."""
+    return bool(PLAIN_FIELD.fullmatch(field)) and field not in BOOKKEEPING_FIELDS
 
 
 def newer_than_stored(step_id: str, changes: Mapping[str, Any], stamp: int) -> Document:

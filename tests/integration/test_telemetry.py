@@ -218,11 +218,13 @@ WITHOUT_OPENTELEMETRY = textwrap.dedent(
 )
 
 
-async def test_the_layer_works_the_same_without_opentelemetry(
-    mongo_server: MongoServer, driver: str, database_name: str
-) -> None:
+def printed_by(
+    script: str, mongo_server: MongoServer, database_name: str, driver: str
+) -> list[str]:
+    """What `script` prints, run in a process of its own (OpenTelemetry's global providers
+    are set once per process) with the server's URI, the database and the driver."""
     run = subprocess.run(
-        [sys.executable, "-c", WITHOUT_OPENTELEMETRY, mongo_server.uri, database_name, driver],
+        [sys.executable, "-c", script, mongo_server.uri, database_name, driver],
         capture_output=True,
         text=True,
         timeout=120,
@@ -230,4 +232,66 @@ async def test_the_layer_works_the_same_without_opentelemetry(
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["False", "False", "ann", "chat"]
+    return run.stdout.split()
+
+
+async def test_the_layer_works_the_same_without_opentelemetry(
+    mongo_server: MongoServer, driver: str, database_name: str
+) -> None:
+    printed = printed_by(WITHOUT_OPENTELEMETRY, mongo_server, database_name, driver)
+    assert printed == ["False", "False", "ann", "chat"]
+
+
+PROVIDERS_SET_LATER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from chainlit.user import User
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from mongo_layer import MongoDataLayer
+    from mongo_layer.telemetry import providers_set
+
+    async def main(uri, database, driver):
+        layer = MongoDataLayer.from_uri(uri, database, driver=driver, mount_file_route=False)
+        before = providers_set()
+        await layer.create_user(User(identifier="ann"))
+        exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(tracer_provider)
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+        user = await layer.get_user("ann")
+        await layer.close()
+        spans = [span.name for span in exporter.get_finished_spans()]
+        data = reader.get_metrics_data()
+        points = [
+            point.attributes["mongo_layer.operation"]
+            for resource in data.resource_metrics
+            for scope in resource.scope_metrics
+            for metric in scope.metrics
+            if metric.name == "mongo_layer.operation.duration"
+            for point in metric.data.data_points
+        ]
+        print(before, providers_set(), user.identifier, ",".join(spans), ",".join(sorted(points)))
+
+    asyncio.run(main(*sys.argv[1:]))
+    """
+)
+
+
+async def test_providers_set_after_the_layer_was_created_receive_its_later_calls(
+    mongo_server: MongoServer, driver: str, database_name: str
+) -> None:
+    """Without providers a call opens no span (the API would drop it); once the app sets
+    them, the next call is traced and timed."""
+    assert printed_by(PROVIDERS_SET_LATER, mongo_server, database_name, driver) == [
+        "False",
+        "True",
+        "ann",
+        "mongo_layer.get_user,mongo_layer.close",
+        "close,get_user",
+    ]
