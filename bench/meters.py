@@ -16,6 +16,10 @@ from pymongo import monitoring
 
 # An OP_MSG reply is its BSON body plus a 16-byte header, 4 bytes of flags and 1 section kind.
 OP_MSG_FRAMING = 21
+# The driver's connection handshakes, heartbeats and housekeeping: not the layer's work.
+IGNORED_COMMANDS = frozenset(
+    {"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo", "saslStart"}
+)
 
 
 @dataclass(frozen=True)
@@ -41,14 +45,12 @@ class Reading:
 
 
 class MongoCommandMeter(monitoring.CommandListener):
-    """Counts the commands a MongoDB client sends and sizes the replies it gets.
+    """Counts the commands a MongoDB client sends and sizes the replies it gets, as a
+    CommandListener. `bench.driver_cost` uses it to show what a listener costs; the bench's
+    subjects use `MongoWireMeter`, which does not make the driver build events.
 
     The driver's own connection handshakes and heartbeats are not the layer's work and are
     left out (heartbeats do not reach a CommandListener at all)."""
-
-    IGNORED = frozenset(
-        {"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo", "saslStart"}
-    )
 
     def __init__(self) -> None:
         self.commands = 0
@@ -58,14 +60,14 @@ class MongoCommandMeter(monitoring.CommandListener):
         self.overhead_cpu = 0.0
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name in self.IGNORED:
+        if event.command_name in IGNORED_COMMANDS:
             return
         self.commands += 1
         if is_gridfs_command(event.command_name, event.command):
             self.gridfs_commands += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        if event.command_name in self.IGNORED:
+        if event.command_name in IGNORED_COMMANDS:
             return
         wall, cpu = time.perf_counter(), time.process_time()
         # PyMongo's events carry the decoded reply, not its size: encoding it again gives
@@ -86,6 +88,99 @@ class MongoCommandMeter(monitoring.CommandListener):
             self.overhead_seconds,
             self.overhead_cpu,
         )
+
+
+class MongoWireMeter:
+    """Counts the commands one driver's connections send and the bytes of the replies, where
+    the driver puts a message on the wire and takes one off it, as `PostgresMeter` counts
+    asyncpg's queries. A CommandListener would make the driver build and publish two event
+    objects per command, about 0.05 ms of CPU per step write (bench/README.md) that an app's
+    process, which has no listener, does not spend.
+
+    `install` wraps the `send_message` and `receive_message` of the driver's connection
+    class (PyMongo's async one, or the synchronous one motor runs in its threads), so there
+    is one meter per driver in a process. The driver's handshakes and heartbeats (`hello`)
+    and its other housekeeping (`IGNORED_COMMANDS`) are left out, as before."""
+
+    installed: dict[str, "MongoWireMeter"] = {}
+
+    def __init__(self) -> None:
+        self.commands = 0
+        self.gridfs_commands = 0
+        self.bytes_received = 0
+        self._counting: dict[int, bool] = {}
+
+    @classmethod
+    def install(cls, driver: str) -> "MongoWireMeter":
+        """The meter of `driver`'s connections ("pymongo" or "motor"), wrapping them once."""
+        if driver in cls.installed:
+            return cls.installed[driver]
+        meter = cls.installed[driver] = cls()
+        if driver == "pymongo":
+            from pymongo.asynchronous.pool import AsyncConnection
+
+            send, receive = AsyncConnection.send_message, AsyncConnection.receive_message
+
+            async def async_send(conn: Any, message: bytes, max_doc_size: int) -> None:
+                meter.sent(conn, message)
+                await send(conn, message, max_doc_size)
+
+            async def async_receive(conn: Any, request_id: int | None) -> Any:
+                return meter.received(conn, await receive(conn, request_id))
+
+            AsyncConnection.send_message = async_send  # type: ignore[method-assign]
+            AsyncConnection.receive_message = async_receive  # type: ignore[method-assign]
+        else:
+            from pymongo.synchronous.pool import Connection
+
+            sync_send, sync_receive = Connection.send_message, Connection.receive_message
+
+            def send_message(conn: Any, message: bytes, max_doc_size: int) -> None:
+                meter.sent(conn, message)
+                sync_send(conn, message, max_doc_size)
+
+            def receive_message(conn: Any, request_id: int | None) -> Any:
+                return meter.received(conn, sync_receive(conn, request_id))
+
+            Connection.send_message = send_message  # type: ignore[method-assign]
+            Connection.receive_message = receive_message  # type: ignore[method-assign]
+        return meter
+
+    def sent(self, conn: Any, message: bytes) -> None:
+        name, collection = command_of(message)
+        counted = name not in IGNORED_COMMANDS
+        self._counting[id(conn)] = counted
+        if counted:
+            self.commands += 1
+            if collection.endswith((".files", ".chunks")):
+                self.gridfs_commands += 1
+
+    def received(self, conn: Any, reply: Any) -> Any:
+        if self._counting.get(id(conn)):
+            body = getattr(reply, "payload_document", b"")
+            self.bytes_received += len(body) + OP_MSG_FRAMING
+        return reply
+
+    def reading(self) -> Reading:
+        return Reading(self.commands, self.commands, self.gridfs_commands, self.bytes_received)
+
+
+# An OP_MSG: a 16-byte header, 4 bytes of flags, the section kind (0: one document), then
+# the command document, whose first element's name is the command's and whose value names
+# the collection (for the commands that take one).
+FIRST_ELEMENT = 16 + 4 + 1 + 4
+
+
+def command_of(message: bytes) -> tuple[str, str]:
+    """The command name of an uncompressed OP_MSG, and the collection its first element
+    names ("" when that is not a string)."""
+    name_end = message.index(b"\x00", FIRST_ELEMENT + 1)
+    name = bytes(message[FIRST_ELEMENT + 1 : name_end]).decode()
+    if message[FIRST_ELEMENT] != 0x02:
+        return name, ""
+    length = int.from_bytes(message[name_end + 1 : name_end + 5], "little")
+    collection = bytes(message[name_end + 5 : name_end + 4 + length]).decode()
+    return name, collection
 
 
 def is_gridfs_command(name: str, command: Mapping[str, Any]) -> bool:

@@ -29,7 +29,6 @@ from mongo_layer import MongoDataLayer
 from mongo_layer.settings import MongoLayerSettings
 from mongo_layer.storage.threads import SIZE, stored_size
 
-from .meters import MongoCommandMeter
 from .servers import SecantusServer
 from .subjects import enter_http_context, open_mongo_client
 
@@ -141,7 +140,7 @@ async def measure(driver: str, lengths: list[int], repeats: int) -> list[str]:
     secantus = SecantusServer()
     secantus.start()
     enter_http_context()
-    client = open_mongo_client(driver, secantus.uri, MongoCommandMeter())
+    client = open_mongo_client(driver, secantus.uri)
     settings = MongoLayerSettings(thread_document_budget_bytes=BUDGET)
     layer = MongoDataLayer(
         client=client, database="step_cost", settings=settings, mount_file_route=False

@@ -22,7 +22,7 @@ from chainlit.session import HTTPSession
 from mongo_layer import MongoDataLayer
 
 from .local_storage import LocalStorageClient
-from .meters import MongoCommandMeter, PostgresMeter, Reading, metered_connection_class
+from .meters import MongoWireMeter, PostgresMeter, Reading, metered_connection_class
 
 
 @dataclass
@@ -39,8 +39,8 @@ class Subject:
 
 
 async def mongo_subject(name: str, driver: str, uri: str, database: str) -> Subject:
-    meter = MongoCommandMeter()
-    client = open_mongo_client(driver, uri, meter)
+    meter = MongoWireMeter.install(driver)
+    client = open_mongo_client(driver, uri)
     layer = MongoDataLayer(client=client, database=database, mount_file_route=False)
     # What an app does at start-up: the indexes exist before the first request.
     await layer.ensure_indexes()
@@ -54,14 +54,14 @@ async def mongo_subject(name: str, driver: str, uri: str, database: str) -> Subj
     return Subject(name, layer, meter.reading, close)
 
 
-def open_mongo_client(driver: str, uri: str, meter: MongoCommandMeter) -> Any:
+def open_mongo_client(driver: str, uri: str) -> Any:
     if driver == "pymongo":
         from pymongo import AsyncMongoClient
 
-        return AsyncMongoClient(uri, tz_aware=True, event_listeners=[meter])
+        return AsyncMongoClient(uri, tz_aware=True)
     from motor.motor_asyncio import AsyncIOMotorClient
 
-    return AsyncIOMotorClient(uri, tz_aware=True, event_listeners=[meter])
+    return AsyncIOMotorClient(uri, tz_aware=True)
 
 
 async def postgres_subject(name: str, dsn: str, files_folder: Path) -> Subject:

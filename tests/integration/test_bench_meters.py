@@ -1,0 +1,71 @@
+"""The bench counts a MongoDB client's commands and reply bytes at the wire, without a
+CommandListener (bench/meters.py: MongoWireMeter); it must count exactly what a listener
+sees, GridFS commands apart, on both drivers."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from conftest import MongoServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BOTH_METERS = textwrap.dedent(
+    """
+    import asyncio, inspect, sys
+    from chainlit.element import Text
+    from chainlit.user import User
+    from bench.meters import MongoCommandMeter, MongoWireMeter
+    from bench.subjects import enter_http_context
+    from mongo_layer import MongoDataLayer
+
+    async def main(uri, database, driver):
+        enter_http_context()
+        wire, listener = MongoWireMeter.install(driver), MongoCommandMeter()
+        if driver == "pymongo":
+            from pymongo import AsyncMongoClient as Client
+        else:
+            from motor.motor_asyncio import AsyncIOMotorClient as Client
+        client = Client(uri, tz_aware=True, event_listeners=[listener])
+        layer = MongoDataLayer(client=client, database=database, mount_file_route=False)
+        await layer.ensure_indexes()
+        before_wire, before_listener = wire.reading(), listener.reading()
+        user = await layer.create_user(User(identifier="ann"))
+        await layer.update_thread("t1", name="chat", user_id=user.id)
+        step = {"id": "s1", "threadId": "t1", "type": "assistant_message", "output": "hi"}
+        await layer.create_step(step)
+        await layer.update_step(step | {"output": "hello"})
+        await layer.create_element(Text(name="n", content="x" * 100, for_id="s1", thread_id="t1"))
+        await layer.get_thread("t1")
+        await layer.delete_thread("t1")
+        counted = wire.reading() - before_wire, listener.reading() - before_listener
+        for reading in counted:
+            print(reading.round_trips, reading.gridfs_round_trips, reading.bytes_received)
+        await layer.close()
+        closing = client.close()
+        if inspect.isawaitable(closing):
+            await closing
+
+    asyncio.run(main(*sys.argv[1:]))
+    """
+)
+
+
+def test_the_wire_meter_counts_what_a_command_listener_sees(
+    mongo_server: MongoServer, driver: str, database_name: str
+) -> None:
+    # Its own process: the wire meter wraps the driver's connection class for good.
+    run = subprocess.run(
+        [sys.executable, "-c", BOTH_METERS, mongo_server.uri, database_name, driver],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    wire, listener = run.stdout.splitlines()
+    assert wire == listener
+    round_trips, gridfs_round_trips, bytes_received = map(int, wire.split())
+    assert round_trips >= 10 and gridfs_round_trips >= 2 and bytes_received > 1000
