@@ -55,13 +55,18 @@ async def mongo_subject(name: str, driver: str, uri: str, database: str) -> Subj
 
 
 def open_mongo_client(driver: str, uri: str) -> Any:
+    return mongo_client_class(driver)(uri, tz_aware=True)
+
+
+def mongo_client_class(driver: str) -> Any:
+    """PyMongo's AsyncMongoClient ("pymongo") or motor's AsyncIOMotorClient ("motor")."""
     if driver == "pymongo":
         from pymongo import AsyncMongoClient
 
-        return AsyncMongoClient(uri, tz_aware=True)
+        return AsyncMongoClient
     from motor.motor_asyncio import AsyncIOMotorClient
 
-    return AsyncIOMotorClient(uri, tz_aware=True)
+    return AsyncIOMotorClient
 
 
 async def postgres_subject(name: str, dsn: str, files_folder: Path) -> Subject:
