@@ -10,10 +10,13 @@ from uuid import UUID
 
 from .errors import InvalidIdError
 
+# What an id may be given as (a tuple: checked on every call).
+ID_TYPES = (str, int, UUID)
+
 
 def as_id(value: object, what: str) -> str:
     """Return `value` as a non-empty string id, or raise InvalidIdError naming `what`."""
-    if isinstance(value, bool) or not isinstance(value, str | int | UUID):
+    if isinstance(value, bool) or not isinstance(value, ID_TYPES):
         raise InvalidIdError(f"{what} must be a string, got {type(value).__name__}: {value!r:.80}")
     text = str(value)
     if not text:

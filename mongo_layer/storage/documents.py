@@ -18,7 +18,7 @@ from ..errors import InvalidInputError
 from ..ids import as_id, as_optional_id
 from ..times import format_time, parse_time, to_epoch_ms, utc_now
 from .connection import Document
-from .keys import escape_keys, unescape_keys
+from .keys import CONTAINERS, escape_keys, unescape_keys
 from .step_versions import BOOKKEEPING_FIELDS
 
 SCHEMA_VERSION = 1
@@ -28,11 +28,14 @@ STEP_TIME_FIELDS = ("createdAt", "start", "end")
 # document and feedback lives in its own collection.
 STEP_FIELDS_NOT_STORED = ("threadId", "feedback")
 STEP_TEXT_FIELDS = ("input", "output")
+# The types of the values `is_empty` may find empty.
+EMPTIABLE = (str, dict, list)
 
 
 def is_empty(value: object) -> bool:
-    """An empty value never replaces a stored one (Chainlit's writes may land out of order)."""
-    return value is None or value == "" or value == {} or value == []
+    """An empty value (None, "", {} or []) never replaces a stored one (Chainlit's writes may
+    land out of order)."""
+    return value is None or (not value and isinstance(value, EMPTIABLE))
 
 
 # Steps
@@ -48,7 +51,7 @@ def step_to_document(step: Mapping[str, Any]) -> Document:
             value = parse_time(value, f"step {step.get('id')!r} field {field}")
         elif field == "parentId":
             value = as_optional_id(value, f"parentId of step {step.get('id')!r}")
-        elif isinstance(value, dict | list | tuple):
+        elif isinstance(value, CONTAINERS):
             value = escape_keys(
                 value, f"{field} of step {step.get('id')!r} in thread {step.get('threadId')!r}"
             )

@@ -24,6 +24,11 @@ MONGODB_MAX_NESTING = 100
 MAX_VALUE_NESTING = MONGODB_MAX_NESTING - 4
 
 
+# The values whose dict keys are escaped, at any depth (a tuple is stored as a list). A
+# tuple of types, not `dict | list | tuple`: that union is built anew at every check.
+CONTAINERS = (dict, list, tuple)
+
+
 def escape_key(key: str) -> str:
     if "%" not in key and "." not in key and "$" not in key:
         return key
@@ -75,7 +80,7 @@ def _with_keys_renamed(
 ) -> tuple[Any, int]:
     """A copy of `value` with every dict key passed through `rename`, built level by level
     from an explicit stack rather than by recursion, and how many entries it left out."""
-    if not isinstance(value, dict | list | tuple):
+    if not isinstance(value, CONTAINERS):
         return value, 0
     copy = _empty_like(value)
     left_out = 0
@@ -94,7 +99,7 @@ def _with_keys_renamed(
             ):
                 left_out += 1
                 continue
-            if isinstance(item, dict | list | tuple):
+            if isinstance(item, CONTAINERS):
                 child = _empty_like(item)
                 pending.append((item, child, nesting + 1))
             else:
@@ -111,7 +116,7 @@ def _is_storable_entry(key: str, item: Any, nesting: int, max_nesting: int | Non
     item's key is "")."""
     if "\x00" in key or not is_unicode_text(key):
         return False
-    if isinstance(item, dict | list | tuple):
+    if isinstance(item, CONTAINERS):
         return max_nesting is None or nesting < max_nesting
     if isinstance(item, str):
         return is_unicode_text(item)

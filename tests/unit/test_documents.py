@@ -1,5 +1,6 @@
 """Conversions between Chainlit's dictionaries and the stored documents (documents.py)."""
 
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from mongo_layer.storage.documents import (
     element_from_document,
     element_to_document,
     feedback_value,
+    is_empty,
     non_empty_fields,
     parse_metadata,
     step_from_document,
@@ -229,3 +231,13 @@ def test_a_feedback_value_other_than_zero_or_one_is_refused(value: object) -> No
 
     with pytest.raises(InvalidInputError, match="s1"):
         feedback_value(feedback)
+
+
+@pytest.mark.parametrize("value", [None, "", {}, [], OrderedDict()])
+def test_none_and_an_empty_text_dict_or_list_are_empty(value: Any) -> None:
+    assert is_empty(value)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, False, (), b"", " ", [None], {"": None}, "x"])
+def test_a_zero_false_an_empty_tuple_or_bytes_and_any_content_are_not_empty(value: Any) -> None:
+    assert not is_empty(value)
