@@ -20,18 +20,9 @@ import asyncpg
 
 from .meters import MongoCommandMeter
 from .servers import PostgresServer, SecantusServer
+from .subjects import open_mongo_client
 
 USER = {"_id": "u-1", "identifier": "alice", "metadata": {"role": "user"}, "schemaVersion": 1}
-
-
-def open_client(driver: str, uri: str, listeners: list[Any]) -> Any:
-    if driver == "pymongo":
-        from pymongo import AsyncMongoClient
-
-        return AsyncMongoClient(uri, tz_aware=True, event_listeners=listeners)
-    from motor.motor_asyncio import AsyncIOMotorClient
-
-    return AsyncIOMotorClient(uri, tz_aware=True, event_listeners=listeners)
 
 
 async def cpu_ms_per_call(call: Callable[[], Awaitable[Any]], calls: int) -> float:
@@ -45,7 +36,7 @@ async def cpu_ms_per_call(call: Callable[[], Awaitable[Any]], calls: int) -> flo
 
 async def mongo_cost(driver: str, uri: str, metered: bool, calls: int) -> float:
     listeners = [MongoCommandMeter()] if metered else []
-    client = open_client(driver, uri, listeners)
+    client = open_mongo_client(driver, uri, listeners)
     collection = client["bench_driver_cost"]["users"]
     await collection.replace_one({"_id": USER["_id"]}, USER, upsert=True)
     try:

@@ -8,7 +8,7 @@
 
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,19 +54,15 @@ async def mongo_subject(name: str, driver: str, uri: str, database: str) -> Subj
     return Subject(name, layer, meter.reading, close)
 
 
-def open_mongo_client(driver: str, uri: str) -> Any:
-    return mongo_client_class(driver)(uri, tz_aware=True)
-
-
-def mongo_client_class(driver: str) -> Any:
+def open_mongo_client(driver: str, uri: str, listeners: Sequence[Any] = ()) -> Any:
     """PyMongo's AsyncMongoClient ("pymongo") or motor's AsyncIOMotorClient ("motor")."""
     if driver == "pymongo":
         from pymongo import AsyncMongoClient
 
-        return AsyncMongoClient
+        return AsyncMongoClient(uri, tz_aware=True, event_listeners=list(listeners))
     from motor.motor_asyncio import AsyncIOMotorClient
 
-    return AsyncIOMotorClient
+    return AsyncIOMotorClient(uri, tz_aware=True, event_listeners=list(listeners))
 
 
 async def postgres_subject(name: str, dsn: str, files_folder: Path) -> Subject:

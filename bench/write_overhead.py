@@ -33,7 +33,7 @@ from mongo_layer.storage.threads import SIZE, largest_size_taking
 from .meters import MongoCommandMeter
 from .servers import SecantusServer
 from .step_cost import step_dict
-from .subjects import enter_http_context, mongo_client_class, open_mongo_client
+from .subjects import enter_http_context, open_mongo_client
 
 STEPS_PER_THREAD = 10
 BUDGET = 2 * 1024 * 1024
@@ -46,11 +46,7 @@ async def close(client: Any) -> None:
 
 
 def open_layer(driver: str, uri: str, listener: bool) -> MongoDataLayer:
-    if listener:
-        listeners = [MongoCommandMeter()]
-        client = mongo_client_class(driver)(uri, tz_aware=True, event_listeners=listeners)
-    else:
-        client = open_mongo_client(driver, uri)
+    client = open_mongo_client(driver, uri, [MongoCommandMeter()] if listener else [])
     return MongoDataLayer(client=client, database=f"overhead_{listener:d}", mount_file_route=False)
 
 
