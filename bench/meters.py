@@ -94,7 +94,7 @@ class MongoWireMeter:
     """Counts the commands one driver's connections send and the bytes of the replies, where
     the driver puts a message on the wire and takes one off it, as `PostgresMeter` counts
     asyncpg's queries. A CommandListener would make the driver build and publish two event
-    objects per command, about 0.05 ms of CPU per step write (bench/README.md) that an app's
+    objects per command, 0.05 to 0.11 ms of CPU per step write (bench/README.md) that an app's
     process, which has no listener, does not spend.
 
     `install` wraps the `send_message` and `receive_message` of the driver's connection
