@@ -171,6 +171,15 @@ async def pages_by_id(
         after = found[-1]["_id"]
 
 
+async def thread_ids_of(collection: Any, ids: list[str]) -> dict[str, str]:
+    """The `threadId` of each document of `collection` whose `_id` is one of `ids` (those
+    stored), in one command."""
+    if not ids:
+        return {}
+    found = collection.find({"_id": {"$in": ids}}, {"threadId": 1})
+    return {str(document["_id"]): str(document["threadId"]) async for document in found}
+
+
 async def opened_cursor(cursor: Any) -> Any:
     """The cursor of a call that opens one: motor returns it, PyMongo's async client
     returns an awaitable of it (aggregate, list_indexes)."""

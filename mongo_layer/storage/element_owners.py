@@ -15,7 +15,7 @@ from pymongo.errors import BulkWriteError
 
 from ..errors import ElementConflictError
 from ..times import utc_now
-from .connection import Document, duplicates_of, find_one_and_upsert, primary_bound
+from .connection import Document, duplicates_of, find_one_and_upsert, primary_bound, thread_ids_of
 from .documents import SCHEMA_VERSION
 
 # How many claims a layer remembers, sparing a rewrite of a known element its claim command.
@@ -103,10 +103,7 @@ class ElementOwnerStore:
 
     async def owners_of(self, element_ids: list[str]) -> dict[str, str]:
         """The owning thread of each of these element ids that has one, in one command."""
-        if not element_ids:
-            return {}
-        claims = self.collection.find({"_id": {"$in": element_ids}}, {"threadId": 1})
-        return {str(claim["_id"]): str(claim["threadId"]) async for claim in claims}
+        return await thread_ids_of(self.collection, element_ids)
 
     async def release(self, element_ids: list[str]) -> None:
         """Forget the owners of these element ids (their thread is gone)."""

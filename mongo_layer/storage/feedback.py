@@ -12,7 +12,7 @@ from pymongo.errors import BulkWriteError
 
 from ..errors import MongoLayerError
 from ..times import utc_now
-from .connection import Document, aggregate, duplicates_of, find_one_and_upsert
+from .connection import Document, aggregate, duplicates_of, find_one_and_upsert, thread_ids_of
 from .documents import SCHEMA_VERSION
 from .threads import with_author_identifier, with_thread_user_id
 
@@ -83,10 +83,7 @@ class FeedbackStore:
 
     async def threads_of(self, feedback_ids: list[str]) -> dict[str, str]:
         """The thread of each of these feedback ids that is stored, in one command."""
-        if not feedback_ids:
-            return {}
-        found = self.collection.find({"_id": {"$in": feedback_ids}}, {"threadId": 1})
-        return {str(feedback["_id"]): str(feedback["threadId"]) async for feedback in found}
+        return await thread_ids_of(self.collection, feedback_ids)
 
     async def insert_many(self, documents: list[Document]) -> None:
         """Store first ratings (`feedback_document`), many per command. A rating whose id
