@@ -5,7 +5,6 @@ command's process (Linux's VmHWM), above that of importing an empty archive."""
 
 import asyncio
 import base64
-import json
 import os
 import sys
 from pathlib import Path
@@ -13,6 +12,8 @@ from pathlib import Path
 from conftest import MongoServer
 
 from mongo_layer.cli.runtime import ExitCode
+
+from .archives import HEADER, line_of
 
 MB = 1024 * 1024
 FILE_BYTES = 80 * MB
@@ -33,16 +34,9 @@ finally:
 
 
 def write_archive(path: Path, *records: dict[str, object]) -> Path:
-    header = {
-        "record": "archive",
-        "format": "mongo-layer-archive",
-        "version": 1,
-        "exportedAt": "2026-12-01T00:00:00.000Z",
-        "selection": {"all": True},
-    }
-    with path.open("w") as out:
-        for record in (header, *records):
-            out.write(json.dumps(record) + "\n")
+    with path.open("wb") as out:
+        for record in (HEADER, *records):
+            out.write(line_of(record))
     return path
 
 

@@ -3,7 +3,6 @@ a hostile or malformed archive never changes alice's (or anyone's) stored histor
 says which line of the archive it refused."""
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,23 +14,12 @@ from mongo_layer import MongoDataLayer
 from mongo_layer.archive import ExportSelection, export_archive
 from mongo_layer.cli.runtime import ExitCode
 
+from .archives import HEADER, line_of
 from .factories import stored_thread
 from .history import SMALL_LIMITS, History, fill_history, snapshot, without_threads
 
 RunCommand = Callable[..., Awaitable[CommandRun]]
 MakeLayer = Callable[..., Awaitable[MongoDataLayer]]
-
-HEADER = {
-    "record": "archive",
-    "format": "mongo-layer-archive",
-    "version": 1,
-    "exportedAt": "2026-12-01T00:00:00.000Z",
-    "selection": {"all": True},
-}
-
-
-def line_of(record: dict[str, Any]) -> bytes:
-    return json.dumps(record).encode() + b"\n"
 
 
 def archive_of(path: Path, *lines: bytes, users: int = 0, threads: int = 0) -> Path:
