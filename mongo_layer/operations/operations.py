@@ -63,7 +63,6 @@ class Operations:
         documents, feedback and files. Works in batches of `batch_size` threads, calling
         `on_progress` after each; an interrupted run is finished by running it again. With
         `dry_run`, counts what would go and deletes nothing."""
-        await self.stores.ready()
         selection = ThreadSelection(last_active_before=utc_now() - older_than)
         if user_identifier is not None:
             user = await self._user(user_identifier)
@@ -84,7 +83,6 @@ class Operations:
         overflow documents, feedback on them, files), then the user document, last, so that
         an interrupted erasure is finished by running it again. A user not stored is nothing
         to erase (zero counts). With `dry_run`, counts what would go and deletes nothing."""
-        await self.stores.ready()
         user = await self._user(identifier)
         if user is None:
             return DeletionSummary(dry_run=dry_run)
@@ -100,7 +98,6 @@ class Operations:
         """Counts of users, threads, steps (embedded and overflowed), elements, files and
         their bytes, feedback (and its share of thumbs up), and the threads created on each
         of the last `days` days, all counted on the server."""
-        await self.stores.ready()
         return await collect_statistics(self.stores, days)
 
     async def document_counts(self) -> dict[str, int]:
@@ -149,7 +146,6 @@ class Operations:
         """The stored file of an element of this thread, to read in chunks (its `length`,
         `name`, `mime` and `chunks()`); None when the element has no file here (it has
         only a url) or is not an element of this thread."""
-        await self.stores.ready()
         thread_id = as_id(thread_id, "thread id")
         element_id = as_id(element_id, f"element id in thread {thread_id!r}")
         element = await self.stores.threads.find_element(thread_id, element_id)
@@ -162,7 +158,6 @@ class Operations:
         """Store a user exactly as another layer had it: id, identifier, display name,
         metadata and `createdAt` kept. Idempotent. Raises UserConflictError when a different
         stored user already has its identifier or its id."""
-        await self.stores.ready()
         await restoring.restore_user(self.stores, user)
 
     @retried
@@ -183,7 +178,6 @@ class Operations:
         Decided before anything is written: RestoreRefusedError when the stored thread has
         another owner than the one named (see `refuse_foreign_claims`), InvalidInputError
         or InvalidIdError when a value cannot be stored."""
-        await self.stores.ready()
         return await restoring.restore_thread(self.stores, thread, element_bytes, updated_at)
 
     @retried
@@ -207,7 +201,6 @@ class Operations:
         """Delete files left behind by a crash between two deletes (files nothing points
         to, older than `grace`, and chunks without a file); returns how many. With
         `dry_run`, returns how many it would delete and deletes nothing."""
-        await self.stores.ready()
         stores = self.stores
         return await prune_orphan_files(
             stores.files, stores.threads, stores.overflow, grace, dry_run
