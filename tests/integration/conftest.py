@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pymongo.uri_parser import parse_uri
 
-from mongo_layer import MongoDataLayer
+from mongo_layer import MongoDataLayer, MongoLayerSettings
 from mongo_layer.embedded import free_port, stop_process
 
 from .fault_proxy import FaultProxy
@@ -204,3 +204,31 @@ def fault_proxy(mongo_server: MongoServer) -> Iterator[FaultProxy]:
         yield proxy
     finally:
         proxy.stop()
+
+
+LayerThroughProxy = Callable[..., Awaitable[MongoDataLayer]]
+
+
+@pytest.fixture
+async def layer_through_proxy(
+    fault_proxy: FaultProxy, driver: str, database_name: str
+) -> AsyncIterator[LayerThroughProxy]:
+    """Makes a layer with its own client whose every connection goes through the proxy,
+    started (its capability check and indexes done) before any fault."""
+    opened: list[MongoDataLayer] = []
+
+    async def make(uri_options: dict[str, str] | None = None, **settings: Any) -> MongoDataLayer:
+        layer = MongoDataLayer(
+            uri=fault_proxy.uri(**(uri_options or {})),
+            database=database_name,
+            driver=driver,  # type: ignore[arg-type]
+            settings=MongoLayerSettings(**settings),
+            mount_file_route=False,
+        )
+        opened.append(layer)
+        await layer.ensure_indexes()
+        return layer
+
+    yield make
+    for layer in opened:
+        await layer.close()

@@ -5,49 +5,21 @@ ends stored once, with its final content, while the outage is logged once."""
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 
 from mongo_layer import MongoDataLayer, MongoLayerSettings, ServerUnreachableError
 from mongo_layer.retry import Retrier
 
-from .conftest import Telemetry
+from .conftest import LayerThroughProxy, Telemetry
 from .factories import file_element, files_of_thread, step
 from .fault_proxy import FaultProxy
 
 CONVERSATIONS = 10
 OUTAGE_STARTED = "MongoDB is unreachable or without a primary"
 OUTAGE_ENDED = "MongoDB answers again"
-
-LayerThroughProxy = Callable[..., Awaitable[MongoDataLayer]]
-
-
-@pytest.fixture
-async def layer_through_proxy(
-    fault_proxy: FaultProxy, driver: str, database_name: str
-) -> AsyncIterator[LayerThroughProxy]:
-    """Makes a layer with its own client whose every connection goes through the proxy,
-    started (its capability check and indexes done) before any fault."""
-    opened: list[MongoDataLayer] = []
-
-    async def make(uri_options: dict[str, str] | None = None, **settings: Any) -> MongoDataLayer:
-        layer = MongoDataLayer(
-            uri=fault_proxy.uri(**(uri_options or {})),
-            database=database_name,
-            driver=driver,  # type: ignore[arg-type]
-            settings=MongoLayerSettings(**settings),
-            mount_file_route=False,
-        )
-        opened.append(layer)
-        await layer.ensure_indexes()
-        return layer
-
-    yield make
-    for layer in opened:
-        await layer.close()
 
 
 @dataclass
