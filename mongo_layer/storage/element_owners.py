@@ -112,6 +112,13 @@ class ElementOwnerStore:
         if element_ids:
             await self.collection.delete_many({"_id": {"$in": element_ids}})
 
+    async def release_thread(self, thread_id: str) -> None:
+        """Forget the owner of every element id this thread holds (the thread is gone, and
+        which element ids it had is not known)."""
+        for element_id in [e for e, owner in self._owners.items() if owner == thread_id]:
+            del self._owners[element_id]
+        await self.collection.delete_many({"threadId": thread_id})
+
     def _remember(self, element_id: str, thread_id: str) -> None:
         self._owners[element_id] = thread_id
         self._owners.move_to_end(element_id)

@@ -3,9 +3,9 @@
 import functools
 import io
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
@@ -83,6 +83,24 @@ class StoredFile:
         cursor = self._chunks.find(query, {"n": 1, "data": 1}).sort("n", 1)
         found: list[Document] = await cursor.to_list(None)
         return found
+
+
+@dataclass(frozen=True)
+class FileOwner:
+    """Whose files these are, as their metadata says: an element's, or a step's (its large
+    fields and the files of elements attached to it)."""
+
+    thread_id: str
+    element_id: str | None = None
+    step_id: str | None = None
+
+    def query(self) -> Document:
+        query: Document = {"metadata.threadId": self.thread_id}
+        if self.element_id is not None:
+            query |= {"metadata.kind": ELEMENT_FILE, "metadata.elementId": self.element_id}
+        if self.step_id is not None:
+            query["metadata.stepId"] = self.step_id
+        return query
 
 
 @dataclass(frozen=True)
@@ -192,8 +210,23 @@ class FileStore:
 
     async def delete_for_thread(self, thread_id: str) -> None:
         """Delete every file stored for a thread, including any whose element never landed."""
-        found = await self.files.find({"metadata.threadId": thread_id}, {"_id": 1}).to_list(None)
-        await self.delete_many([document["_id"] for document in found])
+        await self.delete_many(await self._ids_of({"metadata.threadId": thread_id}))
+
+    async def delete_left_behind(
+        self, owner: FileOwner, uploaded_before: datetime, keep: Collection[Any] = ()
+    ) -> bool:
+        """Delete the files of `owner` uploaded before `uploaded_before`, except those in
+        `keep`; returns whether there were any. This is the clean-up of a delete whose reply
+        was lost (its repetition no longer sees what it removed): a file uploaded later
+        belongs to a write called after that delete, which may still be on its way."""
+        query = owner.query() | {"uploadDate": {"$lt": uploaded_before}}
+        found = [file_id for file_id in await self._ids_of(query) if file_id not in keep]
+        await self.delete_many(found)
+        return bool(found)
+
+    async def _ids_of(self, query: Document) -> list[ObjectId]:
+        found = await self.files.find(query, {"_id": 1}).to_list(None)
+        return [document["_id"] for document in found]
 
     async def old_files_in_batches(
         self, grace: timedelta, batch_size: int

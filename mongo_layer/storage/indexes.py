@@ -42,6 +42,8 @@ def layer_indexes(settings: MongoLayerSettings) -> dict[str, list[IndexModel]]:
             IndexModel([("step.id", ASCENDING)], name="step_id"),
             IndexModel([("step.metadata.favorite", ASCENDING)], name="favorite", sparse=True),
         ],
+        # A thread deleted without its document at hand (see `Stores.delete_thread`).
+        settings.element_owners_name: [IndexModel([("threadId", ASCENDING)], name="thread")],
         settings.users_name: [
             IndexModel([("identifier", ASCENDING)], name="identifier", unique=True)
         ],

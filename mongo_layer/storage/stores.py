@@ -3,25 +3,32 @@ layer, its web routes and its operations."""
 
 import asyncio
 import functools
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from bson import ObjectId
 
 from ..retry import Retrier
 from ..settings import MongoLayerSettings
-from .call_order import CallClock
+from ..times import utc_now
+from .call_order import CallClock, stamp_time
 from .capabilities import DeploymentReport, read_server
 from .connection import Connection, Document
 from .element_owners import ElementOwnerStore
 from .feedback import FeedbackStore
-from .files import ElementFile, FileStore
+from .files import ElementFile, FileOwner, FileStore
 from .indexes import ensure_indexes, index_statuses
+from .large_fields import file_ids_of_step
 from .leases import LeaseStore
 from .overflow import OverflowStore
 from .steps import StepStore
 from .threads import ThreadStore, refuse_oversized_element
 from .users import UserStore
+
+# How many step deletes a layer remembers having begun (a few ints each).
+REMEMBERED_STEP_DELETES = 1024
 
 
 class Stores:
@@ -47,6 +54,8 @@ class Stores:
         self.steps = StepStore(self.threads, self.overflow, self.files, settings)
         self.leases = LeaseStore(collection(settings.leases_name))
         self.call_clock = CallClock()
+        # Stamps of step deletes begun and not finished: one seen again is tried again.
+        self._step_deletes_begun: OrderedDict[int, None] = OrderedDict()
         self._indexes_ready = False
         self._indexes_lock: asyncio.Lock | None = None
         self.when_ready: Callable[[], None] | None = None
@@ -87,13 +96,22 @@ class Stores:
 
     async def delete_thread(self, thread_id: str) -> None:
         """Delete a thread with everything that belongs to it: its steps (embedded and
-        overflowed), the feedback on them, its elements' claims and its files."""
+        overflowed), the feedback on them, its elements' claims and its files.
+
+        The deleted document says whether there are overflow documents and which element ids
+        to release. A thread not found (never stored, or deleted by an earlier attempt whose
+        reply was lost, see docs/decisions.md "Failover") has its overflow documents and
+        claims deleted by thread id instead, two more commands."""
         self.steps.forget_thread(thread_id)
-        deleted = await self.threads.delete(thread_id) or {}
+        deleted = await self.threads.delete(thread_id)
         await self.feedback.delete_for_thread(thread_id)
-        if deleted.get("overflow"):
+        if deleted is None:
             await self.overflow.delete_for_thread(thread_id)
-        await self.element_owners.release([e["id"] for e in deleted.get("elements") or []])
+            await self.element_owners.release_thread(thread_id)
+        else:
+            if deleted.get("overflow"):
+                await self.overflow.delete_for_thread(thread_id)
+            await self.element_owners.release([e["id"] for e in deleted.get("elements") or []])
         await self.files.delete_for_thread(thread_id)
 
     async def store_element(
@@ -134,31 +152,67 @@ class Stores:
     async def delete_element(self, element_id: str, thread_id: str | None) -> bool:
         """Delete an element and its file, of the thread given or else of the thread that
         owns its id; returns whether it was stored. Tried again through a failover."""
-        return await self.retrier.run(
-            "delete_element",
-            lambda: self._delete_element(element_id, thread_id),
-            f"element {element_id!r}",
-        )
+        called_at = utc_now()
+        attempts = 0
 
-    async def _delete_element(self, element_id: str, thread_id: str | None) -> bool:
+        async def attempt() -> bool:
+            nonlocal attempts
+            attempts += 1
+            return await self._delete_element(element_id, thread_id, called_at, attempts > 1)
+
+        return await self.retrier.run("delete_element", attempt, f"element {element_id!r}")
+
+    async def _delete_element(
+        self, element_id: str, thread_id: str | None, called_at: datetime, repeated: bool
+    ) -> bool:
         if thread_id is None:
             thread_id = await self.element_owners.owner_of(element_id)
-        removed = None
-        if thread_id is not None:
-            removed = await self.threads.remove_element(element_id, thread_id)
-        if removed is None:
+        if thread_id is None:
             return False
-        await self.files.delete_many(file_ids_of([removed]))
-        return True
+        removed = await self.threads.remove_element(element_id, thread_id)
+        if removed is not None:
+            await self.files.delete_many(file_ids_of([removed]))
+            return True
+        if not repeated:
+            return False
+        # An earlier attempt may have removed the element and lost the reply naming its file.
+        owner = FileOwner(thread_id, element_id=element_id)
+        return await self.files.delete_left_behind(owner, called_at)
 
     async def delete_step(self, thread_id: str, step_id: str, stamp: int, in_flight: bool) -> None:
         """Delete a step as called at `stamp`, with its feedback, its elements' files and its
-        large fields (see `StepStore.remove`)."""
+        large fields (see `StepStore.remove`). The same call tried again (the same stamp)
+        after a failure also deletes the step's files that the reply of an earlier attempt
+        would have named."""
+        repeated = stamp in self._step_deletes_begun
+        self._step_deletes_begun[stamp] = None
+        while len(self._step_deletes_begun) > REMEMBERED_STEP_DELETES:
+            self._step_deletes_begun.popitem(last=False)
         attached_elements, field_files = await self.steps.remove(
             thread_id, step_id, stamp, in_flight
         )
         await self.feedback.delete_for_step(thread_id, step_id)
         await self.files.delete_many(file_ids_of(attached_elements) + field_files)
+        if repeated:
+            await self._delete_step_files_left_behind(thread_id, step_id, stamp)
+        self._step_deletes_begun.pop(stamp, None)
+
+    async def _delete_step_files_left_behind(
+        self, thread_id: str, step_id: str, stamp: int
+    ) -> None:
+        """The step's files uploaded before its delete was called that neither an element of
+        the thread nor the step as stored now points to: the fields the delete dropped, and
+        the files of the elements it detached."""
+        thread = await self.threads.collection.find_one(
+            {"_id": thread_id}, {"elements.fileId": 1, "steps": {"$elemMatch": {"id": step_id}}}
+        )
+        steps = (thread or {}).get("steps") or []
+        kept = {
+            *file_ids_of((thread or {}).get("elements") or []),
+            *(file_ids_of_step(steps[0]) if steps else []),
+        }
+        owner = FileOwner(thread_id, step_id=step_id)
+        await self.files.delete_left_behind(owner, stamp_time(stamp), kept)
 
 
 def file_ids_of(elements: Sequence[Document]) -> list[ObjectId]:
