@@ -173,6 +173,20 @@ async def test_delete_thread_is_three_commands_at_most_plus_the_gridfs_deletes(
     assert total - len(gridfs_deletes) - len(freed_ids) <= 3, commands.targets
 
 
+async def test_delete_thread_of_a_thread_not_found_deletes_its_overflow_and_claims_by_its_id(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    """Never stored, or deleted by an earlier attempt whose reply was lost: what the thread
+    document would have listed is not known (docs/decisions.md, "Failover")."""
+    settings = layer.settings
+
+    total = await count(commands, layer.delete_thread("t1"))
+
+    assert total == 5, commands.targets
+    assert ("delete", settings.overflow_name) in commands.targets
+    assert ("delete", settings.element_owners_name) in commands.targets
+
+
 async def test_get_thread_with_steps_feedback_and_elements_is_one_command(
     layer: MongoDataLayer, commands: CommandLog
 ) -> None:
