@@ -1,5 +1,17 @@
 """The exceptions mongo_layer raises. Each message names the thread, step or element concerned."""
 
+from collections.abc import Callable
+
+# What a message says a checked value is: the text, or a function making it. The hot paths
+# (a step write checks a dozen values) pass a function, so the text, with its reprs, is
+# only formatted for the error that is raised.
+Naming = str | Callable[[], str]
+
+
+def named(what: Naming) -> str:
+    """The text a message uses for `what`."""
+    return what if isinstance(what, str) else what()
+
 
 class MongoLayerError(Exception):
     """Base class of every error raised by mongo_layer."""

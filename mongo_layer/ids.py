@@ -8,21 +8,23 @@ BSON stores UTF-8, and the driver would fail to encode it in the middle of a req
 
 from uuid import UUID
 
-from .errors import InvalidIdError
+from .errors import InvalidIdError, Naming, named
 
 # What an id may be given as (a tuple: checked on every call).
 ID_TYPES = (str, int, UUID)
 
 
-def as_id(value: object, what: str) -> str:
+def as_id(value: object, what: Naming) -> str:
     """Return `value` as a non-empty string id, or raise InvalidIdError naming `what`."""
     if isinstance(value, bool) or not isinstance(value, ID_TYPES):
-        raise InvalidIdError(f"{what} must be a string, got {type(value).__name__}: {value!r:.80}")
+        raise InvalidIdError(
+            f"{named(what)} must be a string, got {type(value).__name__}: {value!r:.80}"
+        )
     text = str(value)
     if not text:
-        raise InvalidIdError(f"{what} must not be empty")
+        raise InvalidIdError(f"{named(what)} must not be empty")
     if not is_unicode_text(text):
-        raise InvalidIdError(f"{what} holds a lone surrogate, not UTF-8 text: {text!r:.80}")
+        raise InvalidIdError(f"{named(what)} holds a lone surrogate, not UTF-8 text: {text!r:.80}")
     return text
 
 
@@ -35,7 +37,7 @@ def is_unicode_text(text: str) -> bool:
     return True
 
 
-def as_optional_id(value: object, what: str) -> str | None:
+def as_optional_id(value: object, what: Naming) -> str | None:
     """Like `as_id`, but None and "" mean "no id"."""
     if value is None or value == "":
         return None

@@ -211,8 +211,8 @@ class MongoDataLayer(ForwardsMovedCalls, BaseDataLayer):
         in its own order, and a task runs up to its first `await` in that order."""
         document = step_to_document(step_dict)
         step_id = document["id"]
-        thread_id = as_id(step_dict.get("threadId"), f"thread id of step {step_id!r}")
-        session_scope.thread_in_session_scope(thread_id, f"step {step_id!r}")
+        thread_id = as_id(step_dict.get("threadId"), lambda: f"thread id of step {step_id!r}")
+        session_scope.thread_in_session_scope(thread_id, lambda: f"step {step_id!r}")
         written_before = self.recent_steps.thread_of(step_id) == thread_id
         self.recent_steps.write_started(step_id, thread_id)
         return thread_id, document, self.stores.call_clock.stamp(), written_before

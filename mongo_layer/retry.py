@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
-from .errors import ServerUnreachableError
+from .errors import Naming, ServerUnreachableError, named
 from .telemetry import record_retry
 
 logger = logging.getLogger("mongo_layer")
@@ -74,7 +74,7 @@ class Retrier:
         self._outage_started: float | None = None
 
     async def run(
-        self, operation: str, call: Callable[[], Awaitable[Result]], subject: str = ""
+        self, operation: str, call: Callable[[], Awaitable[Result]], subject: Naming = ""
     ) -> Result:
         """The result of `call()`, called again after each retryable failure within the
         budget. `operation` is the data-layer call (for the metric) unless this runs inside
@@ -89,7 +89,7 @@ class Retrier:
             current_operation.reset(running)
 
     async def _run(
-        self, operation: str, call: Callable[[], Awaitable[Result]], subject: str
+        self, operation: str, call: Callable[[], Awaitable[Result]], subject: Naming
     ) -> Result:
         try:
             return await call()
@@ -110,7 +110,7 @@ class Retrier:
         self,
         operation: str,
         call: Callable[[], Awaitable[Result]],
-        subject: str,
+        subject: Naming,
         error: PyMongoError,
     ) -> Result:
         deadline = time.monotonic() + self.budget_seconds
@@ -125,7 +125,8 @@ class Retrier:
                 if not is_retryable(failure):
                     raise
                 error = failure
-        what = f"{operation} of {subject}" if subject else operation
+        subject_named = named(subject)
+        what = f"{operation} of {subject_named}" if subject_named else operation
         raise ServerUnreachableError(
             f"{what} failed: MongoDB stayed unreachable or without a primary for the"
             f" operation budget of {self.budget_seconds:g} s (operation_budget_ms): {error}"

@@ -5,7 +5,7 @@ BSON dates keep milliseconds, so a returned time has millisecond precision.
 
 from datetime import UTC, datetime
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, Naming, named
 
 
 def utc_now() -> datetime:
@@ -14,7 +14,7 @@ def utc_now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def parse_time(value: object, what: str) -> datetime | None:
+def parse_time(value: object, what: Naming) -> datetime | None:
     """Read an ISO-8601 string (with `Z`, an offset, or neither, meaning UTC) or a datetime."""
     if value is None or value == "":
         return None
@@ -25,10 +25,12 @@ def parse_time(value: object, what: str) -> datetime | None:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError as error:
             raise InvalidInputError(
-                f"{what} is not an ISO-8601 timestamp: {value!r:.80}"
+                f"{named(what)} is not an ISO-8601 timestamp: {value!r:.80}"
             ) from error
     else:
-        raise InvalidInputError(f"{what} must be an ISO-8601 string, got {type(value).__name__}")
+        raise InvalidInputError(
+            f"{named(what)} must be an ISO-8601 string, got {type(value).__name__}"
+        )
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

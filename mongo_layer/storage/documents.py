@@ -4,6 +4,7 @@ This module is the only place where a Chainlit shape (StepDict, ThreadDict, Elem
 PersistedUser, Feedback) becomes a MongoDB document or comes back from one.
 """
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -30,6 +31,14 @@ STEP_FIELDS_NOT_STORED = ("threadId", "feedback")
 STEP_TEXT_FIELDS = ("input", "output")
 # The types of the values `is_empty` may find empty.
 EMPTIABLE = (str, dict, list)
+# The StepDict fields `step_to_document` converts (any other is stored as given, its keys
+# escaped when it is a dict or a list): one lookup per field on the write of every message.
+NOT_STORED, TIME, PARENT_ID = "not stored", "time", "parent id"
+STEP_FIELD_KINDS = (
+    dict.fromkeys(STEP_FIELDS_NOT_STORED, NOT_STORED)
+    | dict.fromkeys(STEP_TIME_FIELDS, TIME)
+    | {"parentId": PARENT_ID}
+)
 
 
 def is_empty(value: object) -> bool:
@@ -43,26 +52,37 @@ def is_empty(value: object) -> bool:
 
 def step_to_document(step: Mapping[str, Any]) -> Document:
     """A StepDict as stored inside its thread: times as dates, free-form keys escaped."""
+    step_id = as_id(step.get("id"), "step id")
     document: Document = {}
     for field, value in step.items():
-        if field in STEP_FIELDS_NOT_STORED:
+        kind = STEP_FIELD_KINDS.get(field)
+        if kind is None:
+            if isinstance(value, CONTAINERS):
+                value = escape_keys(value, functools.partial(_step_field, step, field))
+        elif kind is NOT_STORED:
             continue
-        if field in STEP_TIME_FIELDS:
-            value = parse_time(value, f"step {step.get('id')!r} field {field}")
-        elif field == "parentId":
-            value = as_optional_id(value, f"parentId of step {step.get('id')!r}")
-        elif isinstance(value, CONTAINERS):
-            value = escape_keys(
-                value, f"{field} of step {step.get('id')!r} in thread {step.get('threadId')!r}"
-            )
+        elif kind is TIME:
+            value = parse_time(value, functools.partial(_step_field, step, field))
+        else:
+            value = as_optional_id(value, functools.partial(_step_field, step, field))
         document[field] = value
-    document["id"] = as_id(step.get("id"), "step id")
+    document["id"] = step_id
     return document
 
 
+def _step_field(step: Mapping[str, Any], field: str) -> str:
+    """How an error names a field of a StepDict."""
+    return f"{field} of step {step.get('id')!r} in thread {step.get('threadId')!r}"
+
+
 def non_empty_fields(document: Mapping[str, Any]) -> Document:
-    """The fields of a step write that may overwrite what is stored."""
-    return {field: value for field, value in document.items() if not is_empty(value)}
+    """The fields of a step write that may overwrite what is stored (`is_empty`, inlined:
+    this runs on every field of every step write)."""
+    return {
+        field: value
+        for field, value in document.items()
+        if value is not None and (value or not isinstance(value, EMPTIABLE))
+    }
 
 
 def step_from_document(

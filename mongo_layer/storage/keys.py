@@ -12,7 +12,7 @@ MongoDB stores) instead of exhausting Python's recursion limit.
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, Naming, named
 from ..ids import is_unicode_text
 
 _ESCAPES = (("%", "%25"), (".", "%2E"), ("$", "%24"))
@@ -45,7 +45,7 @@ def unescape_key(key: str) -> str:
     return key
 
 
-def escape_keys(value: Any, what: str = "a value") -> Any:
+def escape_keys(value: Any, what: Naming = "a value") -> Any:
     """Escape every key of every dict nested in `value` (tuples become lists). Raises
     InvalidInputError naming `what` when `value` nests deeper than MongoDB can store."""
     copy, _ = _with_keys_renamed(value, escape_key, what, MAX_VALUE_NESTING)
@@ -74,7 +74,7 @@ def unescape_keys(value: Any) -> Any:
 def _with_keys_renamed(
     value: Any,
     rename: Callable[[str], str],
-    what: str,
+    what: Naming,
     max_nesting: int | None,
     leave_out_unstorable: bool = False,
 ) -> tuple[Any, int]:
@@ -83,13 +83,15 @@ def _with_keys_renamed(
     if not isinstance(value, CONTAINERS):
         return value, 0
     copy = _empty_like(value)
+    if not value:
+        return copy, 0
     left_out = 0
     pending: list[tuple[Any, Any, int]] = [(value, copy, 1)]
     while pending:
         source, target, nesting = pending.pop()
         if max_nesting is not None and nesting > max_nesting:
             raise InvalidInputError(
-                f"{what} is nested more than {max_nesting} levels deep, deeper than MongoDB"
+                f"{named(what)} is nested more than {max_nesting} levels deep, deeper than MongoDB"
                 f" stores ({MONGODB_MAX_NESTING} levels per document)"
             )
         items = source.items() if isinstance(source, dict) else enumerate(source)

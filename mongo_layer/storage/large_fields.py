@@ -49,7 +49,10 @@ def oversized_fields(step: Mapping[str, Any], limit: int) -> dict[str, bytes]:
 
 
 def with_offloaded_fields(step: Document, file_ids: Mapping[str, Any]) -> Document:
-    """The step as embedded: each moved field replaced by its preview and its file id."""
+    """The step as embedded: each moved field replaced by its preview and its file id (the
+    step itself when none moved)."""
+    if not file_ids:
+        return step
     embedded = dict(step)
     for field, file_id in file_ids.items():
         value = step[field]

@@ -146,7 +146,7 @@ class Stores:
         await self.retrier.run(
             operation,
             lambda: self.steps.write(thread_id, document, stamp, written_before),
-            f"step {document['id']!r} of thread {thread_id!r}",
+            lambda: f"step {document['id']!r} of thread {thread_id!r}",
         )
 
     async def delete_element(self, element_id: str, thread_id: str | None) -> bool:

@@ -1,5 +1,6 @@
 """The threads collection: one document per conversation, with its steps and elements embedded."""
 
+import functools
 import logging
 import re
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import bson
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DocumentTooLarge, DuplicateKeyError, OperationFailure
 
-from ..errors import InvalidInputError, MongoLayerError, ThreadTooLargeError
+from ..errors import InvalidInputError, MongoLayerError, Naming, ThreadTooLargeError, named
 from ..ids import without_lone_surrogates
 from ..telemetry import record_thread_overflowed
 from ..times import utc_now
@@ -302,10 +303,21 @@ def refuse_oversized_element(document: Document, thread_id: str, max_element_byt
         )
 
 
+def _step(step_id: str) -> str:
+    return f"step {step_id!r}"
+
+
 def is_too_large(error: Exception) -> bool:
     if isinstance(error, DocumentTooLarge):
         return True
     return isinstance(error, OperationFailure) and error.code in DOCUMENT_TOO_LARGE_CODES
+
+
+def thread_too_large(thread_id: str, what: Naming) -> ThreadTooLargeError:
+    """The error for a write of `what` the server refused as too large a document."""
+    return ThreadTooLargeError(
+        f"writing {named(what)} would take thread {thread_id!r} past the 16 MB document limit"
+    )
 
 
 @contextmanager
@@ -316,9 +328,7 @@ def named_if_too_large(thread_id: str, what: str) -> Iterator[None]:
     except (DocumentTooLarge, OperationFailure) as error:
         if not is_too_large(error):
             raise
-        raise ThreadTooLargeError(
-            f"writing {what} would take thread {thread_id!r} past the 16 MB document limit"
-        ) from error
+        raise thread_too_large(thread_id, what) from error
 
 
 class ThreadStore:
@@ -433,12 +443,16 @@ class ThreadStore:
             },
         }
         # Where the query matches no document the upsert collides with the thread's _id,
-        # which costs the server little.
+        # which costs the server little. (No `named_if_too_large` on this path, nor on
+        # `update_embedded_step`: the write behind every message spares its context manager.)
         try:
-            with named_if_too_large(thread_id, f"step {step['id']!r}"):
-                result = await self.collection.update_one(query, update, upsert=True)
+            result = await self.collection.update_one(query, update, upsert=True)
         except DuplicateKeyError:
             return False
+        except (DocumentTooLarge, OperationFailure) as error:
+            if is_too_large(error):
+                raise thread_too_large(thread_id, functools.partial(_step, step["id"])) from error
+            raise
         return bool(result.matched_count or result.upserted_id is not None)
 
     async def update_embedded_step(
@@ -448,8 +462,12 @@ class ThreadStore:
         thread, if it matches `newer_than_stored`, in one command. Returns False, writing
         nothing, when the thread document holds no such step."""
         query = {"_id": thread_id, "steps": {"$elemMatch": newer_than_stored}}
-        with named_if_too_large(thread_id, f"step {step_id!r}"):
+        try:
             result = await self.collection.update_one(query, update)
+        except (DocumentTooLarge, OperationFailure) as error:
+            if is_too_large(error):
+                raise thread_too_large(thread_id, functools.partial(_step, step_id)) from error
+            raise
         return bool(result.matched_count)
 
     async def upsert_step(

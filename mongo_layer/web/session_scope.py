@@ -9,7 +9,7 @@ thread.
 from chainlit.context import context_var
 from chainlit.session import WebsocketSession
 
-from ..errors import ThreadAccessError
+from ..errors import Naming, ThreadAccessError, named
 
 
 def websocket_session_thread_id() -> str | None:
@@ -21,7 +21,7 @@ def websocket_session_thread_id() -> str | None:
     return str(session.thread_id)
 
 
-def thread_in_session_scope(thread_id: str | None, what: str) -> str | None:
+def thread_in_session_scope(thread_id: str | None, what: Naming) -> str | None:
     """The thread a write or delete of `what` (e.g. "step 's1'") may act on: the given
     one, or the session's own when none is given. Raises ThreadAccessError when a
     websocket session names another thread."""
@@ -30,7 +30,7 @@ def thread_in_session_scope(thread_id: str | None, what: str) -> str | None:
         return thread_id
     if thread_id is not None and thread_id != session_thread_id:
         raise ThreadAccessError(
-            f"a browser session of thread {session_thread_id!r} may not change {what}"
+            f"a browser session of thread {session_thread_id!r} may not change {named(what)}"
             f" of thread {thread_id!r}"
         )
     return session_thread_id
