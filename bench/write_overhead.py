@@ -25,10 +25,13 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
+import bson
+from bson.raw_bson import RawBSONDocument
+
 from mongo_layer import MongoDataLayer
 from mongo_layer.storage.call_order import stamp_time
 from mongo_layer.storage.documents import step_to_document
-from mongo_layer.storage.threads import SIZE, largest_size_taking
+from mongo_layer.storage.threads import SIZE, largest_size_taking, stored_size
 
 from .meters import MongoCommandMeter
 from .servers import SecantusServer
@@ -68,8 +71,9 @@ def bare_command(layer: MongoDataLayer, thread_id: str, item: Any, size: int) ->
 
 def store_verb(layer: MongoDataLayer, thread_id: str, item: Any, size: int) -> Awaitable[Any]:
     activity_at = stamp_time(layer.stores.call_clock.stamp())
-    step = item | {"id": str(uuid.uuid4())}
-    return layer.stores.threads.append_step(thread_id, step, size, BUDGET, activity_at)
+    step_id = str(uuid.uuid4())
+    encoded = RawBSONDocument(bson.encode(item | {"id": step_id}))
+    return layer.stores.threads.append_step(thread_id, step_id, encoded, BUDGET, activity_at)
 
 
 def layer_call(layer: MongoDataLayer, thread_id: str, number: int) -> Awaitable[Any]:
@@ -88,9 +92,10 @@ async def measure(driver: str, writes: int) -> dict[str, list[float]]:
             await each.ensure_indexes()
         for number in range(writes):
             thread_id = f"t{number // STEPS_PER_THREAD}"
-            item, _, size = await layer.stores.steps.stored_form(
+            stored = await layer.stores.steps.stored_form(
                 thread_id, step_to_document(step_dict(thread_id, "s", number, "")), 1
             )
+            item, size = stored.item, stored_size(stored.encoded)
             kinds: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
                 ("the command, sent bare", partial(bare_command, layer, thread_id, item, size)),
                 ("ThreadStore.append_step", partial(store_verb, layer, thread_id, item, size)),

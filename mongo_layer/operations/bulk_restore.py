@@ -187,7 +187,7 @@ async def whole_thread(
     thread_id = plan.thread_id
     summary = RestoreSummary(thread_id=thread_id, thread_written=True)
     steps = [
-        (await stores.steps.stored_form(thread_id, step, stores.call_clock.stamp()))[0]
+        (await stores.steps.stored_form(thread_id, step, stores.call_clock.stamp())).item
         for step in plan.steps
     ]
     ratings = [

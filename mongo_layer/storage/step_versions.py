@@ -33,7 +33,7 @@ BOOKKEEPING_FIELDS = (FIELD_STAMPS, REMOVED_STAMP, REMOVED)
 
 def new_step(step: Document, changes: Mapping[str, Any], stamp: int) -> Document:
     """The step as first stored by a write: what it carries, each field it set stamped."""
-    return {**step, FIELD_STAMPS: {field: stamp for field in changes}}
+    return {**step, FIELD_STAMPS: dict.fromkeys(changes, stamp)}
 
 
 def tombstone(step_id: str, stamp: int) -> Document:

@@ -8,7 +8,10 @@ embed go to GridFS. Callers see one list of steps per thread, whatever the split
 import asyncio
 from collections import Counter, OrderedDict
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+import bson
+from bson.raw_bson import RawBSONDocument
 
 from ..errors import ThreadTooLargeError
 from ..settings import MongoLayerSettings
@@ -46,6 +49,18 @@ REMEMBERED_FULL_THREADS = 1024
 MAX_STEP_BYTES = 4 * 1024 * 1024
 
 
+class StoredStep(NamedTuple):
+    """A step as a write first stores it (`StepStore.stored_form`)."""
+
+    item: Document
+    """The step with its large fields moved out and each field it sets stamped."""
+    changes: Document
+    """What the write changes in a step already stored."""
+    encoded: RawBSONDocument
+    """`item` encoded once: its size (`stored_size`) and the command that appends it share
+    the encoding."""
+
+
 class StepStore:
     def __init__(
         self,
@@ -68,42 +83,40 @@ class StepStore:
         """One idempotent upsert of the step, as called at `stamp` (see `step_versions.py`):
         one command for a thread under its budget. `stored_before` (a write of the step was
         called earlier) says which command to try first; it is a guess, never trusted."""
-        item, changes, size = await self.stored_form(thread_id, step, stamp)
+        stored = await self.stored_form(thread_id, step, stamp)
         activity_at = stamp_time(stamp)
-        if await self._write_with_operators(
-            thread_id, item, size, changes, stamp, activity_at, stored_before
-        ):
+        if await self._write_with_operators(thread_id, stored, stamp, activity_at, stored_before):
             return
         await self._upsert(
-            thread_id, item, merged_step("$$item", changes, stamp), activity_at=activity_at
+            thread_id,
+            stored.item,
+            merged_step("$$item", stored.changes, stamp),
+            activity_at=activity_at,
         )
 
-    async def stored_form(
-        self, thread_id: str, step: Document, stamp: int
-    ) -> tuple[Document, Document, int]:
+    async def stored_form(self, thread_id: str, step: Document, stamp: int) -> StoredStep:
         """The step as a write called at `stamp` first stores it (its large fields moved to
-        GridFS, each field stamped), the changes that write makes to a stored step, and its
-        `stored_size`. The live write and the bulk restore both store steps in this form."""
+        GridFS, each field stamped) and the changes that write makes to a stored step. The
+        live write and the bulk restore both store steps in this form."""
         oversized = oversized_fields(step, self.settings.large_field_bytes)
         file_ids = await self._offload(thread_id, step["id"], oversized) if oversized else {}
         embedded = with_offloaded_fields(step, file_ids)
         changes = non_empty_fields(embedded) | offload_changes(embedded, file_ids)
         item = new_step(embedded, changes, stamp)
-        size = stored_size(item)
+        stored = StoredStep(item, changes, RawBSONDocument(bson.encode(item)))
+        size = stored_size(stored.encoded)
         if size > MAX_STEP_BYTES:
             await self.files.delete_many(list(file_ids.values()))
             raise ThreadTooLargeError(
                 f"step {step['id']!r} of thread {thread_id!r} is {size} bytes once its input,"
                 f" output and generation are moved out; a step may take {MAX_STEP_BYTES} bytes"
             )
-        return item, changes, size
+        return stored
 
     async def _write_with_operators(
         self,
         thread_id: str,
-        item: Document,
-        size: int,
-        changes: Document,
+        stored: StoredStep,
         stamp: int,
         activity_at: datetime,
         stored_before: bool,
@@ -111,7 +124,8 @@ class StepStore:
         """The usual landing order in one command of update operators: a new step appended
         to its thread, or a stored one updated by a write newer than all it holds. False,
         with nothing written, when the write needs the merge pipeline or the overflow."""
-        step_id = item["id"]
+        step_id = stored.item["id"]
+        changes = stored.changes
         if not self._is_embedded_in_full_thread(thread_id, step_id):
             self.write_paths["overflow"] += 1
             return False
@@ -123,11 +137,13 @@ class StepStore:
                 step_id,
                 newer_than_stored(step_id, changes, stamp),
                 taken_changes("steps.$", changes, stamp)
-                | {"$inc": {SIZE: size}, "$max": {"updatedAt": activity_at}},
+                | {"$inc": {SIZE: stored_size(stored.encoded)}, "$max": {"updatedAt": activity_at}},
             )
         else:
             budget = self.settings.thread_document_budget_bytes
-            written = await self.threads.append_step(thread_id, item, size, budget, activity_at)
+            written = await self.threads.append_step(
+                thread_id, step_id, stored.encoded, budget, activity_at
+            )
         path = "updated" if stored_before else "appended"
         self.write_paths[path if written else f"{path}, then merged"] += 1
         return written

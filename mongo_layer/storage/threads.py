@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import bson
+from bson.raw_bson import RawBSONDocument
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DocumentTooLarge, DuplicateKeyError, OperationFailure
 
@@ -76,10 +77,12 @@ def last_activity(activity_at: datetime | None) -> Document:
     return {"$max": ["$updatedAt", {"$literal": activity_at}]}
 
 
-def stored_size(item: Document) -> int:
+def stored_size(item: Document | RawBSONDocument) -> int:
     """What storing `item` adds to a thread document's running size (`SIZE`): its BSON
     size as an array item. A whole thread document counts the same way, so a writer of
     whole documents (import, migration) sets `SIZE` to `stored_size(document)`."""
+    if isinstance(item, RawBSONDocument):
+        return len(item.raw) + ARRAY_ITEM_BYTES
     return bson_size(item) + ARRAY_ITEM_BYTES
 
 
@@ -420,15 +423,22 @@ class ThreadStore:
         return set()
 
     async def append_step(
-        self, thread_id: str, step: Document, size: int, budget_bytes: int, activity_at: datetime
+        self,
+        thread_id: str,
+        step_id: str,
+        step: RawBSONDocument,
+        budget_bytes: int,
+        activity_at: datetime,
     ) -> bool:
-        """Append a step the thread does not hold (`size`: its `stored_size`), creating the
-        thread when needed, in one command of update operators. Returns False, writing
-        nothing, when the thread holds the step already (or its deletion), is full, or might
-        be by its running size: the merge pipeline decides those (`upsert_step`)."""
+        """Append a step the thread does not hold (`step`: as stored, encoded once, so that
+        its size and the command share one encoding), creating the thread when needed, in one
+        command of update operators. Returns False, writing nothing, when the thread holds the
+        step already (or its deletion), is full, or might be by its running size: the merge
+        pipeline decides those (`upsert_step`)."""
+        size = stored_size(step)
         query = {
             "_id": thread_id,
-            "steps.id": {"$ne": step["id"]},
+            "steps.id": {"$ne": step_id},
             "overflow": {"$ne": True},
             SIZE: {"$lte": largest_size_taking(size, budget_bytes)},
         }
@@ -451,7 +461,7 @@ class ThreadStore:
             return False
         except (DocumentTooLarge, OperationFailure) as error:
             if is_too_large(error):
-                raise thread_too_large(thread_id, functools.partial(_step, step["id"])) from error
+                raise thread_too_large(thread_id, functools.partial(_step, step_id)) from error
             raise
         return bool(result.matched_count or result.upserted_id is not None)
 
