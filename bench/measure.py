@@ -22,6 +22,7 @@ class Sample:
     wire_round_trips: int
     gridfs_round_trips: int
     bytes_received: int
+    driver_cpu_seconds: float
 
 
 Measure = Callable[..., AbstractAsyncContextManager[None]]
@@ -53,6 +54,7 @@ class Recorder:
                     cost.wire_round_trips,
                     cost.gridfs_round_trips,
                     cost.bytes_received,
+                    cost.driver_cpu,
                 )
             )
 

@@ -32,6 +32,8 @@ class Reading:
     bytes_received: int = 0
     overhead_seconds: float = 0.0
     overhead_cpu: float = 0.0
+    # Client CPU spent inside PyMongo's `AsyncCollection.update_one` (0 for other drivers).
+    driver_cpu: float = 0.0
 
     def __sub__(self, earlier: "Reading") -> "Reading":
         return Reading(
@@ -41,6 +43,7 @@ class Reading:
             self.bytes_received - earlier.bytes_received,
             self.overhead_seconds - earlier.overhead_seconds,
             self.overhead_cpu - earlier.overhead_cpu,
+            self.driver_cpu - earlier.driver_cpu,
         )
 
 
@@ -100,7 +103,12 @@ class MongoWireMeter:
     `install` wraps the `send_message` and `receive_message` of the driver's connection
     class (PyMongo's async one, or the synchronous one motor runs in its threads), so there
     is one meter per driver in a process. The driver's handshakes and heartbeats (`hello`)
-    and its other housekeeping (`IGNORED_COMMANDS`) are left out, as before."""
+    and its other housekeeping (`IGNORED_COMMANDS`) are left out, as before.
+
+    On PyMongo it also times the client CPU spent inside `AsyncCollection.update_one`, the
+    one command behind every step write: with one call in flight at a time, what the
+    process spends between that call and its return is the driver's (and the event loop's)
+    work for the command, and the rest of the layer's call is the layer's own."""
 
     installed: dict[str, "MongoWireMeter"] = {}
 
@@ -108,6 +116,7 @@ class MongoWireMeter:
         self.commands = 0
         self.gridfs_commands = 0
         self.bytes_received = 0
+        self.driver_cpu = 0.0
         self._counting: dict[int, bool] = {}
 
     @classmethod
@@ -117,9 +126,20 @@ class MongoWireMeter:
             return cls.installed[driver]
         meter = cls.installed[driver] = cls()
         if driver == "pymongo":
+            from pymongo.asynchronous.collection import AsyncCollection
             from pymongo.asynchronous.pool import AsyncConnection
 
             send, receive = AsyncConnection.send_message, AsyncConnection.receive_message
+            update_one = AsyncCollection.update_one
+
+            async def timed_update_one(collection: Any, *args: Any, **kwargs: Any) -> Any:
+                started = time.process_time()
+                try:
+                    return await update_one(collection, *args, **kwargs)
+                finally:
+                    meter.driver_cpu += time.process_time() - started
+
+            AsyncCollection.update_one = timed_update_one  # type: ignore[method-assign]
 
             async def async_send(conn: Any, message: bytes, max_doc_size: int) -> None:
                 meter.sent(conn, message)
@@ -162,7 +182,13 @@ class MongoWireMeter:
         return reply
 
     def reading(self) -> Reading:
-        return Reading(self.commands, self.commands, self.gridfs_commands, self.bytes_received)
+        return Reading(
+            self.commands,
+            self.commands,
+            self.gridfs_commands,
+            self.bytes_received,
+            driver_cpu=self.driver_cpu,
+        )
 
 
 # An OP_MSG: a 16-byte header, 4 bytes of flags, the section kind (0: one document), then

@@ -146,6 +146,48 @@ def cpu_targets(results: Results, layers: Layers) -> list[str]:
     return table(header, rows)
 
 
+# Issue 16: a step write's client CPU at most ChainlitDataLayer's.
+STEP_WRITES = ("create_step", "update_step", "set_step_favorite")
+
+
+def step_write_cpu(results: Results, layers: Layers) -> list[str]:
+    """Step writes' client CPU against the baseline's, split where the meter can (PyMongo):
+    the one `update_one` the layer sends, and the layer's own code around it."""
+    header = [
+        "operation",
+        "layer",
+        "CPU ms",
+        "in `update_one`",
+        "the layer's own",
+        f"{layers.baseline} CPU ms",
+        f"layer / {layers.baseline}",
+        f"`update_one` alone / {layers.baseline}",
+        "verdict",
+    ]
+    rows = []
+    for operation in STEP_WRITES:
+        baseline = results.get(operation, layers.baseline)
+        for layer in layers.mongo:
+            summary = results.get(operation, layer)
+            if baseline is None or summary is None or not baseline.cpu_ms:
+                continue
+            split = summary.driver_cpu_ms > 0
+            rows.append(
+                [
+                    operation,
+                    layer,
+                    number(summary.cpu_ms, 3),
+                    number(summary.driver_cpu_ms, 3) if split else "-",
+                    number(summary.cpu_ms - summary.driver_cpu_ms, 3) if split else "-",
+                    number(baseline.cpu_ms, 3),
+                    number(summary.cpu_ms / baseline.cpu_ms),
+                    number(summary.driver_cpu_ms / baseline.cpu_ms) if split else "-",
+                    verdict(summary.cpu_ms <= baseline.cpu_ms),
+                ]
+            )
+    return table(header, rows)
+
+
 def scaling_pairs(results: Results, prefix: str) -> list[str]:
     return [name for name in results.operations_in(SCALING) if name.startswith(prefix)]
 
@@ -231,6 +273,8 @@ def markdown(results: Results, layers: Layers, heading: list[str]) -> str:
     lines += round_trip_targets(results, layers)
     lines += ["", f"### Client CPU per call: MongoDataLayer <= {CPU_TARGET_RATIO} x baseline", ""]
     lines += cpu_targets(results, layers)
+    lines += ["", f"### Step writes: client CPU at most {layers.baseline}'s", ""]
+    lines += step_write_cpu(results, layers)
     lines += ["", "### A list_threads page stays flat as threads grow longer", ""]
     lines += flat_page_targets(results, layers)
     lines += ["", "### get_thread is linear in its own steps only", ""]

@@ -23,6 +23,7 @@ class Summary:
     mean_wire_round_trips: float
     cpu_ms: float
     kb_received: float
+    driver_cpu_ms: float
 
     @property
     def max_round_trips_without_gridfs(self) -> int:
@@ -53,6 +54,7 @@ def summarize(samples: list[Sample]) -> Summary:
         mean_wire_round_trips=sum(s.wire_round_trips for s in samples) / calls,
         cpu_ms=1000 * sum(s.cpu_seconds for s in samples) / calls,
         kb_received=sum(s.bytes_received for s in samples) / calls / 1024,
+        driver_cpu_ms=1000 * sum(s.driver_cpu_seconds for s in samples) / calls,
     )
 
 

@@ -2,9 +2,16 @@
 
 On one fresh SecantusDB, for threads already holding 10, 100, 300 and 1,000 steps of 5 KB,
 times MongoDataLayer's `create_step` (a new step) and `update_step` (its final output) next
-to a bare `$push` of the same step document into a copy of the same thread, one call at a
-time, the three interleaved so drift of the machine hits them alike. Reports median wall
-time, the layer / bare `$push` ratio and the client CPU (time.process_time) per call.
+to a bare `$push` of the same step document into two copies of the same thread, one call at
+a time, the four interleaved so drift of the machine hits them alike:
+
+- one copy in the layer's own threads collection, so the bare `$push` pays the same index
+  upkeep (the `steps.id` multikey index and the sidebar's) as the layer's writes: the
+  ratio to it is what the layer's command adds to any write of that document there;
+- one in a collection with no index but `_id`, as the probe measured before 2026-12-04.
+
+Reports median wall time, the layer / bare `$push` ratios and the client CPU
+(time.process_time) per call.
 
 The threads are filled by inserting their documents whole (each step as the layer stores it,
 the thread with its running size), which is what an import does, so a 1,000-step thread
@@ -113,26 +120,37 @@ async def push(collection: Any, thread_id: str, step: dict[str, Any]) -> None:
     await collection.update_one({"_id": thread_id}, {"$push": {"steps": step}})
 
 
-async def probe(layer: MongoDataLayer, bare: Any, steps: int, repeats: int) -> Timings:
+SAME_COLLECTION = "bare $push"
+WITHOUT_INDEXES = "bare $push, no indexes"
+
+
+async def probe(layer: MongoDataLayer, unindexed: Any, steps: int, repeats: int) -> Timings:
     thread_id = f"thread-{steps}"
+    bare_thread_id = f"bare-{thread_id}"
+    threads = layer.stores.threads.collection
     template = await stored_step(layer, thread_id)
-    await fill(layer.stores.threads.collection, thread_id, template, steps)
-    await fill(bare, thread_id, template, steps)
+    await fill(threads, thread_id, template, steps)
+    await fill(threads, bare_thread_id, template, steps)
+    await fill(unindexed, thread_id, template, steps)
     timings = Timings()
     for number in range(repeats):
         step_id = str(uuid.uuid4())
         created = step_dict(thread_id, step_id, steps + number, "")
         final = step_dict(thread_id, step_id, steps + number, text(number))
-        writes: list[tuple[str, Awaitable[Any]]] = [
-            ("create_step", layer.create_step(created)),  # type: ignore[arg-type]
-            ("update_step", layer.update_step(final)),  # type: ignore[arg-type]
-            ("bare $push", push(bare, thread_id, template | {"id": step_id})),
+        step = template | {"id": step_id}
+        units: list[list[tuple[str, Awaitable[Any]]]] = [
+            [
+                ("create_step", layer.create_step(created)),  # type: ignore[arg-type]
+                ("update_step", layer.update_step(final)),  # type: ignore[arg-type]
+            ],
+            [(SAME_COLLECTION, push(threads, bare_thread_id, step))],
+            [(WITHOUT_INDEXES, push(unindexed, thread_id, step))],
         ]
-        # Rotate which write goes first, keeping the create before its update.
-        if number % 2:
-            writes = [writes[2], writes[0], writes[1]]
-        for name, write in writes:
-            await timings.time(name, write)
+        # Rotate which goes first, keeping the create before its update.
+        first = number % len(units)
+        for unit in units[first:] + units[:first]:
+            for name, write in unit:
+                await timings.time(name, write)
     return timings
 
 
@@ -147,21 +165,23 @@ async def measure(driver: str, lengths: list[int], repeats: int) -> list[str]:
     )
     try:
         await layer.ensure_indexes()
-        bare = client["step_cost"]["bare_threads"]
+        unindexed = client["step_cost"]["bare_threads"]
         rows = [
             "| steps in the thread | create_step ms | update_step ms | bare `$push` ms"
-            " | create / `$push` | update / `$push` | create_step CPU ms | update_step CPU ms"
+            " | create / `$push` | update / `$push` | bare `$push`, no indexes, ms"
+            " | create / it | update / it | create_step CPU ms | update_step CPU ms"
             " | bare `$push` CPU ms |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for steps in lengths:
-            t = await probe(layer, bare, steps, repeats)
-            push = t.median("bare $push")
+            t = await probe(layer, unindexed, steps, repeats)
+            create, update = t.median("create_step"), t.median("update_step")
+            push, bare = t.median(SAME_COLLECTION), t.median(WITHOUT_INDEXES)
             rows.append(
-                f"| {steps:,} | {t.median('create_step'):.1f} | {t.median('update_step'):.1f}"
-                f" | {push:.1f} | {t.median('create_step') / push:.2f}x"
-                f" | {t.median('update_step') / push:.2f}x | {t.cpu('create_step'):.2f}"
-                f" | {t.cpu('update_step'):.2f} | {t.cpu('bare $push'):.2f} |"
+                f"| {steps:,} | {create:.1f} | {update:.1f} | {push:.1f}"
+                f" | {create / push:.2f}x | {update / push:.2f}x | {bare:.1f}"
+                f" | {create / bare:.2f}x | {update / bare:.2f}x | {t.cpu('create_step'):.2f}"
+                f" | {t.cpu('update_step'):.2f} | {t.cpu(SAME_COLLECTION):.2f} |"
             )
         paths = ", ".join(
             f"{path} {n}" for path, n in sorted(layer.stores.steps.write_paths.items())

@@ -69,3 +69,50 @@ def test_the_wire_meter_counts_what_a_command_listener_sees(
     assert wire == listener
     round_trips, gridfs_round_trips, bytes_received = map(int, wire.split())
     assert round_trips >= 10 and gridfs_round_trips >= 2 and bytes_received > 1000
+
+
+DRIVER_SHARE = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from pymongo import AsyncMongoClient
+    from bench.meters import MongoWireMeter
+    from bench.subjects import enter_http_context
+    from mongo_layer import MongoDataLayer
+
+    async def main(uri, database):
+        enter_http_context()
+        meter = MongoWireMeter.install("pymongo")
+        client = AsyncMongoClient(uri, tz_aware=True)
+        layer = MongoDataLayer(client=client, database=database, mount_file_route=False)
+        await layer.ensure_indexes()
+        step = {"id": "s1", "threadId": "t1", "type": "assistant_message", "output": "hi"}
+        before, cpu = meter.reading(), time.process_time()
+        await layer.create_step(step)
+        write, write_cpu = meter.reading() - before, time.process_time() - cpu
+        before = meter.reading()
+        await layer.get_thread("t1")
+        read = meter.reading() - before
+        print(write.driver_cpu > 0, write.driver_cpu <= write_cpu, read.driver_cpu == 0)
+        await layer.close()
+        await client.close()
+
+    asyncio.run(main(*sys.argv[1:]))
+    """
+)
+
+
+def test_the_wire_meter_times_the_step_writes_update_one_on_pymongo(
+    mongo_server: MongoServer, database_name: str
+) -> None:
+    """The bench splits a step write's client CPU into the driver's `update_one` and the
+    layer's own: the split covers the write's command and nothing of a read."""
+    run = subprocess.run(
+        [sys.executable, "-c", DRIVER_SHARE, mongo_server.uri, database_name],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True", "True", "True"]
