@@ -16,10 +16,10 @@ from chainlit.user import PersistedUser, User
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InvalidInputError
-from ..ids import as_id, as_optional_id
+from ..ids import as_id, as_optional_id, without_lone_surrogates
 from ..times import format_time, parse_time, to_epoch_ms, utc_now
 from .connection import Document
-from .keys import CONTAINERS, escape_keys, unescape_keys
+from .keys import CONTAINERS, escape_keys, is_int64, storable_part, unescape_keys
 from .step_versions import BOOKKEEPING_FIELDS
 
 SCHEMA_VERSION = 1
@@ -73,6 +73,26 @@ def step_to_document(step: Mapping[str, Any]) -> Document:
 def _step_field(step: Mapping[str, Any], field: str) -> str:
     """How an error names a field of a StepDict."""
     return f"{field} of step {step.get('id')!r} in thread {step.get('threadId')!r}"
+
+
+def storable_step(document: Mapping[str, Any]) -> tuple[Document, int]:
+    """A stored-form step with what BSON cannot encode taken out, and how many values were
+    left out: lone surrogates are dropped from text fields (as from a thread's name), and
+    entries of its dicts and lists that MongoDB cannot store (a lone surrogate, NUL in a
+    key, an integer past 64 bits) are left out, as from a thread's metadata."""
+    storable: Document = {}
+    left_out = 0
+    for field, value in document.items():
+        if isinstance(value, str):
+            storable[field] = without_lone_surrogates(value)
+        elif isinstance(value, CONTAINERS):
+            storable[field], dropped = storable_part(value)
+            left_out += dropped
+        elif isinstance(value, int) and not isinstance(value, bool) and not is_int64(value):
+            left_out += 1
+        else:
+            storable[field] = value
+    return storable, left_out
 
 
 def non_empty_fields(document: Mapping[str, Any]) -> Document:

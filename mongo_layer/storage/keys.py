@@ -65,6 +65,18 @@ def escape_storable_keys(value: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return stored, left_out
 
 
+def storable_part(value: Any) -> tuple[Any, int]:
+    """What of a value whose keys are escaped already MongoDB can store (see
+    `escape_storable_keys`), and how many entries were left out."""
+    return _with_keys_renamed(
+        value, _same_key, "a value", MAX_VALUE_NESTING + 1, leave_out_unstorable=True
+    )
+
+
+def _same_key(key: str) -> str:
+    return key
+
+
 def unescape_keys(value: Any) -> Any:
     """Undo `escape_keys`."""
     copy, _ = _with_keys_renamed(value, unescape_key, "a stored value", None)
@@ -123,8 +135,13 @@ def _is_storable_entry(key: str, item: Any, nesting: int, max_nesting: int | Non
     if isinstance(item, str):
         return is_unicode_text(item)
     if isinstance(item, int) and not isinstance(item, bool):
-        return -(2**63) <= item < 2**63
+        return is_int64(item)
     return True
+
+
+def is_int64(value: int) -> bool:
+    """Whether BSON can store the integer (as a 64-bit one)."""
+    return -(2**63) <= value < 2**63
 
 
 def _empty_like(value: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> Any:

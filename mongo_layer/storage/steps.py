@@ -6,18 +6,20 @@ embed go to GridFS. Callers see one list of steps per thread, whatever the split
 """
 
 import asyncio
+import logging
 from collections import Counter, OrderedDict
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import bson
+from bson.errors import InvalidDocument
 from bson.raw_bson import RawBSONDocument
 
-from ..errors import ThreadTooLargeError
+from ..errors import InvalidInputError, ThreadTooLargeError
 from ..settings import MongoLayerSettings
 from .call_order import stamp_time
 from .connection import Document
-from .documents import SCHEMA_VERSION, non_empty_fields, step_sort_key
+from .documents import SCHEMA_VERSION, non_empty_fields, step_sort_key, storable_step
 from .files import STEP_FIELD_FILE, FileStore
 from .large_fields import (
     file_ids_of_step,
@@ -40,6 +42,12 @@ from .step_versions import (
     tombstone,
 )
 from .threads import SIZE, ThreadStore, stored_size, without_elements_of_step
+
+logger = logging.getLogger("mongo_layer")
+
+# What BSON raises for a value it cannot encode: text with a lone surrogate, an integer past
+# 64 bits, NUL in a key (or an object of no BSON type, which no repair can store).
+UNENCODABLE = (UnicodeEncodeError, OverflowError, InvalidDocument)
 
 # How many full threads a layer remembers the embedded steps of (see `StepStore.write`).
 REMEMBERED_FULL_THREADS = 1024
@@ -97,13 +105,44 @@ class StepStore:
     async def stored_form(self, thread_id: str, step: Document, stamp: int) -> StoredStep:
         """The step as a write called at `stamp` first stores it (its large fields moved to
         GridFS, each field stamped) and the changes that write makes to a stored step. The
-        live write and the bulk restore both store steps in this form."""
+        live write and the bulk restore both store steps in this form.
+
+        A step holding what BSON cannot encode (text with a lone surrogate, an integer past
+        64 bits, NUL in a key) is stored without it, with a warning naming it: Chainlit
+        never awaits a step write, so raising would lose the whole message. Raises
+        InvalidInputError naming the step when what is left still cannot be encoded."""
+        try:
+            return await self._stored_form(thread_id, step, stamp)
+        except UNENCODABLE as error:
+            storable, left_out = storable_step(step)
+            logger.warning(
+                "step %r of thread %r holds what MongoDB cannot store (%s): stored without"
+                " it (lone surrogates dropped from its text, %d other values left out)",
+                step["id"],
+                thread_id,
+                error,
+                left_out,
+            )
+        try:
+            return await self._stored_form(thread_id, storable, stamp)
+        except UNENCODABLE as error:
+            raise InvalidInputError(
+                f"step {step['id']!r} of thread {thread_id!r} cannot be stored: {error}"
+            ) from error
+
+    async def _stored_form(self, thread_id: str, step: Document, stamp: int) -> StoredStep:
+        # Measuring the oversized fields encodes them, so text BSON cannot hold fails here,
+        # before anything is uploaded.
         oversized = oversized_fields(step, self.settings.large_field_bytes)
         file_ids = await self._offload(thread_id, step["id"], oversized) if oversized else {}
         embedded = with_offloaded_fields(step, file_ids)
         changes = non_empty_fields(embedded) | offload_changes(embedded, file_ids)
         item = new_step(embedded, changes, stamp)
-        stored = StoredStep(item, changes, RawBSONDocument(bson.encode(item)))
+        try:
+            stored = StoredStep(item, changes, RawBSONDocument(bson.encode(item)))
+        except UNENCODABLE:
+            await self.files.delete_many(list(file_ids.values()))
+            raise
         size = stored_size(stored.encoded)
         if size > MAX_STEP_BYTES:
             await self.files.delete_many(list(file_ids.values()))

@@ -609,3 +609,61 @@ async def test_a_thread_name_and_tags_holding_lone_surrogates_are_stored_without
     thread = await layer.get_thread(victim.thread_id)
     assert thread is not None
     assert (thread["name"], thread["tags"]) == ("renamed", ["t1", "t2"])
+
+
+async def test_a_step_holding_what_bson_cannot_encode_is_stored_without_it(
+    layer: MongoDataLayer, victim: Victim, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Chainlit never awaits a step write: a message whose text holds a lone surrogate, or
+    whose metadata holds an integer past 64 bits or NUL in a key, is stored without them
+    rather than lost, with one warning per write naming it."""
+    metadata = {"kept": 1, "surrogate": "x\udfff", "huge": 2**70, "a\x00b": 1}
+    created = step(victim.thread_id, "s-bad", output="an\ud800swer", metadata=metadata)
+
+    with caplog.at_level(logging.WARNING, logger="mongo_layer"):
+        await layer.create_step(created)
+        await layer.update_step({**created, "output": "fi\udc00nal", "end": created["createdAt"]})
+
+    thread = await layer.get_thread(victim.thread_id)
+    assert thread is not None
+    [stored] = [s for s in thread["steps"] if s["id"] == "s-bad"]
+    assert (stored["output"], stored["metadata"], stored["end"]) == (
+        "final",
+        {"kept": 1},
+        created["createdAt"],
+    )
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2
+    assert all("'s-bad'" in w and repr(victim.thread_id) in w for w in warnings)
+
+
+async def test_large_outputs_of_steps_holding_lone_surrogates_go_to_gridfs_once(
+    layer: MongoDataLayer, victim: Victim
+) -> None:
+    limit = layer.settings.large_field_bytes
+    files = layer.connection.database[f"{layer.settings.files_bucket_name}.files"]
+    before = await files.count_documents({})
+
+    await layer.create_step(step(victim.thread_id, "s-long", output="y" * limit + "\ud800!"))
+    # This output encodes: it is uploaded before the step's metadata fails to encode.
+    await layer.create_step(
+        step(victim.thread_id, "s-long-2", output="z" * (limit + 1), metadata={"bad": "\ud800"})
+    )
+
+    thread = await layer.get_thread(victim.thread_id)
+    assert thread is not None
+    stored = {s["id"]: s for s in thread["steps"]}
+    assert stored["s-long"]["output"] == "y" * limit + "!"
+    assert (stored["s-long-2"]["output"], stored["s-long-2"]["metadata"]) == ("z" * (limit + 1), {})
+    # One file per output, none left over from an attempt that met the surrogate.
+    assert await files.count_documents({}) == before + 2
+
+
+async def test_a_step_holding_a_value_of_no_bson_type_is_refused_naming_it(
+    layer: MongoDataLayer, victim: Victim
+) -> None:
+    with pytest.raises(InvalidInputError, match="step 's-obj' of thread 'alice-thread'"):
+        await layer.create_step(step(victim.thread_id, "s-obj", metadata={"x": object()}))
+
+    thread = await layer.get_thread(victim.thread_id)
+    assert thread is not None and "s-obj" not in [s["id"] for s in thread["steps"]]
