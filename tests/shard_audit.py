@@ -4,7 +4,8 @@ A sharded cluster cannot run here, so the suite records every command its client
 PyMongo CommandListener, registered for every client of either driver) and holds each one
 against the shard keys of mongo_layer.sharding: a single-document write (an update or upsert
 without `multi`, a findAndModify, a delete with limit 1) must name its collection's shard key
-by equality, and a unique index must start with it.
+by equality, a `$merge` must match on fields including it, and a unique index must start
+with it.
 """
 
 from collections.abc import Iterable, Iterator, Mapping
@@ -67,6 +68,8 @@ class ShardKeyAudit(monitoring.CommandListener):
 
     def inspect(self, name: str, command: Mapping[str, Any]) -> None:
         """Note what in this command a sharded cluster would refuse or scatter."""
+        if name == "aggregate":
+            self.check_merges(command.get("pipeline", []))
         collection = str(command.get(name))
         key = self.key_of(collection)
         if key is None:
@@ -87,6 +90,21 @@ class ShardKeyAudit(monitoring.CommandListener):
                         f"{where}: unique index {index['name']!r} on {dict(index['key'])}"
                         f" does not start with the shard key {list(key)}"
                     )
+
+    def check_merges(self, pipeline: Iterable[Mapping[str, Any]]) -> None:
+        """A `$merge` into a sharded collection must match on fields including its shard key."""
+        for stage in pipeline:
+            merge = stage.get("$merge")
+            if not isinstance(merge, Mapping):
+                continue
+            key = self.key_of(str(merge.get("into")))
+            on = merge.get("on", "_id")
+            on_fields = {on} if isinstance(on, str) else set(on)
+            if key is not None and set(key) - on_fields:
+                self.violations.append(
+                    f"$merge into {merge.get('into')} on {sorted(on_fields)} lacks the shard"
+                    f" key {list(key)}"
+                )
 
     def check_filters(
         self, where: str, filters: Iterable[Mapping[str, Any]], key: ShardKey

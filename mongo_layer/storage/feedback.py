@@ -4,17 +4,44 @@ A unique index on `(threadId, forId)` keeps one rating per step, and every singl
 write names `threadId` (the collection's shard key) by equality.
 """
 
+import json
+import logging
 from datetime import datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid5
 
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from ..errors import MongoLayerError
+from ..retry import is_retryable
 from ..times import utc_now
-from .connection import Document, aggregate, duplicates_of, find_one_and_upsert, thread_ids_of
+from .connection import (
+    Document,
+    aggregate,
+    duplicates_of,
+    find_one_and_upsert,
+    primary_bound,
+    thread_ids_of,
+)
 from .documents import SCHEMA_VERSION
+from .step_versions import REMOVED
 from .threads import with_author_identifier, with_thread_user_id
+
+logger = logging.getLogger("mongo_layer")
+
+# What reaches `$merge` when the thread named cannot be rated in one command, or the
+# stored rating is not the one named: `$replaceWith` refuses a value that is not a document,
+# on MongoDB and SecantusDB alike, so the command fails having written nothing.
+NOT_RATED_HERE = "not rated by this command"
+# The namespace of the ids of ratings this release creates (`rating_id`).
+RATING_IDS = UUID("5b3f0c2e-8d1a-4c57-9a66-2f4e1b7d9c03")
+
+
+def rating_id(thread_id: str, step_id: str) -> str:
+    """The id a step's first rating gets: a name-based UUID of the thread and step ids, so
+    that first ratings racing each other all name the document the winner stored (see
+    docs/decisions.md, "A rating in one command")."""
+    return str(uuid5(RATING_IDS, json.dumps([thread_id, step_id])))
 
 
 def rating_fields(value: int, comment: str | None, now: datetime) -> Document:
@@ -40,11 +67,94 @@ def feedback_document(
     }
 
 
+def document_or_refusal(condition: Any, document: Any) -> Document:
+    """An expression: `document` when `condition` holds, else a value `$replaceWith`
+    refuses."""
+    return {"$cond": [condition, document, {"$literal": NOT_RATED_HERE}]}
+
+
+def rateable_held_step(
+    thread_id: str, step_id: str, user_identifier: str | None, users_collection: str
+) -> list[Document]:
+    """Stages on the threads collection leaving the thread `thread_id` when its own steps
+    (not its overflow) hold the step, not deleted, and the user (None: anyone) may change it."""
+    stages: list[Document] = [
+        {
+            "$match": {
+                "_id": thread_id,
+                "steps": {"$elemMatch": {"id": step_id, REMOVED: {"$ne": True}}},
+            }
+        },
+        {"$project": {"userId": 1}},
+    ]
+    if user_identifier is not None:
+        stages += [
+            *with_author_identifier(users_collection),
+            {"$match": {"author": user_identifier}},
+        ]
+    return stages
+
+
+def merged_rating(feedback_collection: str, changes: Document, claimed_id: str | None) -> Document:
+    """A `$merge` of one rating into the feedback collection that succeeds in one way only:
+    with no `claimed_id`, by inserting it (the step has no rating yet); with one, by updating
+    the step's rating when that is the document with this id."""
+    merge: Document = {"into": feedback_collection, "on": ["threadId", "forId"]}
+    if claimed_id is None:
+        return {"$merge": merge | {"whenMatched": "fail", "whenNotMatched": "insert"}}
+    is_claimed = {"$eq": ["$_id", {"$literal": claimed_id}]}
+    updated = {"$mergeObjects": ["$$ROOT", {"$literal": changes}]}
+    update = [{"$replaceWith": document_or_refusal(is_claimed, updated)}]
+    return {"$merge": merge | {"whenMatched": update, "whenNotMatched": "fail"}}
+
+
 class FeedbackStore:
     def __init__(self, collection: Any, threads_collection: str, users_collection: str) -> None:
         self.collection = collection
         self.threads_collection = threads_collection
         self.users_collection = users_collection
+        self.threads = primary_bound(collection.database[threads_collection])
+
+    async def rate_held_step(
+        self,
+        thread_id: str,
+        step_id: str,
+        value: int,
+        comment: str | None,
+        user_identifier: str | None,
+        claimed_id: str | None,
+    ) -> str | None:
+        """Rate the step in one command, reading the thread and writing the rating together
+        (an aggregation on the threads collection ending in `$merge`), when the thread's own
+        steps hold the step and the user (None: anyone) may change the thread, and either
+        the step has no rating yet (`claimed_id` None) or its rating has `claimed_id`.
+        Returns the rating's id, or None, having written nothing, in any other case (the
+        step is elsewhere or nowhere, another user's, rated under another id): `$merge`
+        reports nothing, so every other outcome is made to fail the command."""
+        new_id = rating_id(thread_id, step_id)
+        rating = feedback_document(thread_id, step_id, value, comment, new_id)
+        changes = rating_fields(value, comment, rating["updatedAt"])
+        pipeline = [
+            *rateable_held_step(thread_id, step_id, user_identifier, self.users_collection),
+            # One document whatever matched: `$merge` given none would succeed silently.
+            {"$facet": {"rateable": [{"$project": {"_id": 1}}]}},
+            {
+                "$replaceWith": document_or_refusal(
+                    {"$eq": [{"$size": "$rateable"}, 1]}, {"$literal": rating}
+                )
+            },
+            merged_rating(self.collection.name, changes, claimed_id),
+        ]
+        try:
+            await aggregate(self.threads, pipeline)
+        except OperationFailure as error:
+            if is_retryable(error):
+                raise
+            logger.debug(
+                "step %r not rated in one command in thread %r: %s", step_id, thread_id, error
+            )
+            return None
+        return claimed_id or new_id
 
     async def upsert(
         self,
@@ -55,14 +165,15 @@ class FeedbackStore:
         new_id: str | None = None,
     ) -> str:
         """Store the rating of a step of a thread and return its id. A step's first rating
-        creates its document (with `new_id` unless another feedback has that id, else a
-        fresh id); any later one updates that document, whatever id the caller holds."""
+        creates its document (with `new_id` unless another feedback has that id, else
+        `rating_id`); any later one updates that document, whatever id the caller holds."""
+        first_id = rating_id(thread_id, step_id)
         try:
-            return await self._upsert(thread_id, step_id, value, comment, new_id or str(uuid4()))
+            return await self._upsert(thread_id, step_id, value, comment, new_id or first_id)
         except MongoLayerError:
             if new_id is None:
                 raise
-            return await self._upsert(thread_id, step_id, value, comment, str(uuid4()))
+            return await self._upsert(thread_id, step_id, value, comment, first_id)
 
     async def _upsert(
         self, thread_id: str, step_id: str, value: int, comment: str | None, new_id: str

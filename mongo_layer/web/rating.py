@@ -1,7 +1,10 @@
 """Rating a step on behalf of a user: only steps of that user's own threads.
 
 Chainlit's feedback calls name a step and, at most, a thread the browser chose; the thread
-of a rating is always one holding the step that the user may change (see `access`).
+of a rating is always one holding the step that the user may change (see `access`). When the
+call names the thread and that thread's own steps hold the step, one command checks and
+rates (`FeedbackStore.rate_held_step`); otherwise the threads holding the step are read
+first, and the rating is a second command.
 """
 
 from chainlit.types import Feedback
@@ -20,16 +23,28 @@ async def rate_step(stores: Stores, feedback: Feedback, user_identifier: str | N
     other users' threads do."""
     step_id = as_id(feedback.forId, "feedback forId")
     value = feedback_value(feedback)
-    named_thread = as_optional_id(feedback.threadId, f"threadId of feedback on {step_id!r}")
-    as_optional_id(feedback.id, f"id of feedback on step {step_id!r}")
-    comment = None if feedback.comment is None else str(feedback.comment)
-    if comment is not None:
-        comment = comment[: stores.settings.max_feedback_comment_length]
-        if not is_unicode_text(comment):
-            raise InvalidInputError(f"the comment on step {step_id!r} is not UTF-8 text")
-    thread_id = await thread_to_rate(stores, step_id, user_identifier, named_thread)
-    feedback_id = await stores.feedback.upsert(thread_id, step_id, value, comment)
+    thread_id = as_optional_id(feedback.threadId, f"threadId of feedback on {step_id!r}")
+    claimed_id = as_optional_id(feedback.id, f"id of feedback on step {step_id!r}")
+    comment = comment_to_store(stores, feedback.comment, step_id)
+    feedback_id = None
+    if thread_id is not None:
+        feedback_id = await stores.feedback.rate_held_step(
+            thread_id, step_id, value, comment, user_identifier, claimed_id
+        )
+    if feedback_id is None:
+        thread_id = await thread_to_rate(stores, step_id, user_identifier, thread_id)
+        feedback_id = await stores.feedback.upsert(thread_id, step_id, value, comment)
     return Feedback(forId=step_id, value=value, threadId=thread_id, id=feedback_id, comment=comment)
+
+
+def comment_to_store(stores: Stores, comment: object, step_id: str) -> str | None:
+    """The comment as stored: text, cut to `max_feedback_comment_length`."""
+    if comment is None:
+        return None
+    text = str(comment)[: stores.settings.max_feedback_comment_length]
+    if not is_unicode_text(text):
+        raise InvalidInputError(f"the comment on step {step_id!r} is not UTF-8 text")
+    return text
 
 
 async def thread_to_rate(

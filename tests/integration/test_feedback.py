@@ -125,7 +125,15 @@ async def feedback_documents(layer: MongoDataLayer) -> list[dict[str, Any]]:
     return found
 
 
-async def test_a_step_that_does_not_exist_cannot_be_rated(layer: MongoDataLayer) -> None:
+@pytest.mark.parametrize("deleted", [False, True])
+async def test_a_step_that_does_not_exist_cannot_be_rated(
+    layer: MongoDataLayer, deleted: bool
+) -> None:
+    """Never stored, or deleted from the thread the request names."""
+    if deleted:
+        await layer.create_step(step("nope"))
+        await layer.delete_step("nope")
+
     with pytest.raises(StepNotFoundError, match="nope"):
         await layer.upsert_feedback(Feedback(forId="nope", threadId="t1", value=1))
 
@@ -259,8 +267,9 @@ async def test_inside_a_chainlit_session_the_sessions_user_is_the_one_rating(
     assert bobs != alices
 
 
+@pytest.mark.parametrize("named_thread", [None, "t1"])
 async def test_a_step_in_the_overflow_is_rated_in_its_thread(
-    layer_with: Callable[..., Awaitable[MongoDataLayer]],
+    layer_with: Callable[..., Awaitable[MongoDataLayer]], named_thread: str | None
 ) -> None:
     layer = await layer_with(thread_document_budget_bytes=64 * 1024)
     alice = await user(layer, "alice")
@@ -269,11 +278,89 @@ async def test_a_step_in_the_overflow_is_rated_in_its_thread(
         await layer.create_step(step(f"s{number}", "t1", output="x" * 8 * 1024))
     assert await layer.stores.overflow.collection.count_documents({"step.id": "s11"}) == 1
 
-    rated = await layer.rate_step(Feedback(forId="s11", value=1), "alice")
+    rated = await layer.rate_step(Feedback(forId="s11", threadId=named_thread, value=1), "alice")
 
     assert rated.threadId == "t1"
+    assert [(d["_id"], d["forId"]) for d in await feedback_documents(layer)] == [(rated.id, "s11")]
     with pytest.raises(ThreadAccessError):
-        await layer.rate_step(Feedback(forId="s11", value=0), "bob")
+        await layer.rate_step(Feedback(forId="s11", threadId=named_thread, value=0), "bob")
+
+
+# Naming the step's thread: one command (test_round_trips.py), the same rules
+
+
+async def test_a_comment_that_reads_like_an_expression_is_stored_as_written(
+    layer: MongoDataLayer,
+) -> None:
+    await layer.create_step(step("s1"))
+    feedback_id = await layer.upsert_feedback(
+        Feedback(forId="s1", threadId="t1", value=1, comment="$value")
+    )
+    [stored] = await feedback_documents(layer)
+    assert stored["comment"] == "$value"
+
+    await layer.upsert_feedback(
+        Feedback(id=feedback_id, forId="s1", threadId="t1", value=0, comment="$$ROOT")
+    )
+
+    [stored] = await feedback_documents(layer)
+    assert (stored["_id"], stored["value"], stored["comment"]) == (feedback_id, 0, "$$ROOT")
+
+
+@pytest.mark.parametrize("named_id", [None, "random-id-of-an-earlier-release", "stale-id"])
+async def test_a_rating_stored_by_an_earlier_release_keeps_its_random_id(
+    layer: MongoDataLayer, named_id: str | None
+) -> None:
+    await layer.create_step(step("s1"))
+    rated_at = datetime(2025, 1, 1, tzinfo=UTC)
+    await layer.stores.feedback.collection.insert_one(
+        {
+            "_id": "random-id-of-an-earlier-release",
+            "threadId": "t1",
+            "forId": "s1",
+            "value": 1,
+            "comment": None,
+            "createdAt": rated_at,
+            "updatedAt": rated_at,
+        }
+    )
+
+    feedback_id = await layer.upsert_feedback(
+        Feedback(id=named_id, forId="s1", threadId="t1", value=0, comment="changed")
+    )
+
+    assert feedback_id == "random-id-of-an-earlier-release"
+    [stored] = await feedback_documents(layer)
+    assert (stored["_id"], stored["value"], stored["comment"]) == (feedback_id, 0, "changed")
+
+
+async def test_another_users_feedback_id_and_thread_named_change_nothing(
+    layer: MongoDataLayer,
+) -> None:
+    await two_users_sharing_a_step_id(layer)
+    alices = await layer.rate_step(
+        Feedback(forId="alice-only", threadId="t-alice", value=1), "alice"
+    )
+    before = await feedback_documents(layer)
+
+    with pytest.raises(ThreadAccessError, match="alice-only"):
+        await layer.rate_step(
+            Feedback(id=alices.id, forId="alice-only", threadId="t-alice", value=0), "bob"
+        )
+
+    assert await feedback_documents(layer) == before
+
+
+async def test_a_rating_named_by_an_id_no_longer_stored_is_stored_under_the_id_returned(
+    layer: MongoDataLayer,
+) -> None:
+    await layer.create_step(step("s1"))
+    first = await layer.upsert_feedback(Feedback(forId="s1", threadId="t1", value=1))
+    await layer.delete_feedback(first)
+
+    again = await layer.upsert_feedback(Feedback(id=first, forId="s1", threadId="t1", value=0))
+
+    assert [(d["_id"], d["value"]) for d in await feedback_documents(layer)] == [(again, 0)]
 
 
 # One rating per step

@@ -122,17 +122,54 @@ async def test_delete_step_without_files_is_two_commands_at_most(
     assert await count(commands, layer.delete_step("s2")) <= 2, commands.commands
 
 
-@pytest.mark.parametrize("thread_id", ["t1", None, "someone-elses-thread"])
-async def test_upsert_feedback_is_two_commands_whatever_thread_the_request_names(
-    layer: MongoDataLayer, commands: CommandLog, thread_id: str | None
+async def test_upsert_feedback_naming_the_steps_thread_is_one_command(
+    layer: MongoDataLayer, commands: CommandLog
 ) -> None:
-    """The thread is always looked up from the stored step (never taken from the request),
-    then the rating is one targeted upsert."""
+    """A first rating, then a new value under the id it got: each reads the thread and
+    writes the rating in one command."""
     await chat(layer)
 
-    rating = layer.upsert_feedback(Feedback(forId="s1", threadId=thread_id, value=0))
+    commands.reset()
+    feedback_id = await layer.upsert_feedback(Feedback(forId="s1", threadId="t1", value=0))
+    assert commands.count == 1, commands.commands
+
+    again = Feedback(id=feedback_id, forId="s1", threadId="t1", value=1, comment="yes")
+    assert await count(commands, layer.upsert_feedback(again)) == 1, commands.commands
+
+
+async def test_a_users_rating_of_a_step_of_their_own_named_thread_is_one_command(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    await chat(layer)
+
+    rating = layer.rate_step(Feedback(forId="s1", threadId="t1", value=0), "alice")
+
+    assert await count(commands, rating) == 1, commands.commands
+
+
+async def test_upsert_feedback_without_its_thread_is_two_commands(
+    layer: MongoDataLayer, commands: CommandLog
+) -> None:
+    """The thread is looked up from the stored step, then the rating is one upsert."""
+    await chat(layer)
+
+    rating = layer.upsert_feedback(Feedback(forId="s1", value=0))
 
     assert await count(commands, rating) == 2, commands.commands
+
+
+@pytest.mark.parametrize("feedback_id", [None, "an-id-the-rating-does-not-have"])
+async def test_a_rating_the_first_command_cannot_take_is_three_commands_at_most(
+    layer: MongoDataLayer, commands: CommandLog, feedback_id: str | None
+) -> None:
+    """The thread named does not hold the step, or the step's rating has another id: the
+    one command writes nothing, and the thread and the rating are looked up as without a
+    thread."""
+    await chat(layer)
+
+    for named_thread in ("someone-elses-thread", "t1"):
+        rating = Feedback(id=feedback_id, forId="s2", threadId=named_thread, value=0)
+        assert await count(commands, layer.upsert_feedback(rating)) == 3, commands.commands
 
 
 async def test_a_users_guarded_unrating_is_two_commands(

@@ -51,6 +51,15 @@ def test_a_unique_index_must_start_with_the_shard_key(audit: ShardKeyAudit) -> N
     assert len(audit.violations) == 1 and "element_id" in audit.violations[0]
 
 
+def test_a_merge_must_match_on_the_shard_key_of_its_target(audit: ShardKeyAudit) -> None:
+    on_step = {"$merge": {"into": "feedback", "on": ["forId"], "whenMatched": "fail"}}
+    on_key = {"$merge": {"into": "feedback", "on": ["threadId", "forId"]}}
+    audit.inspect("aggregate", {"aggregate": "threads", "pipeline": [{"$match": {}}, on_step]})
+    audit.inspect("aggregate", {"aggregate": "threads", "pipeline": [on_key]})
+
+    assert len(audit.violations) == 1 and "['forId']" in audit.violations[0]
+
+
 def test_prefixed_collections_are_recognised(audit: ShardKeyAudit) -> None:
     audit.inspect("findAndModify", {"findAndModify": "cl_threads", "query": {"steps.id": "s"}})
 
