@@ -241,19 +241,24 @@ class MongoDataLayer(ForwardsMovedCalls, BaseDataLayer):
 
     @queued_until_user_message
     async def _delete_step(self, step_id: str, session_thread_id: str | None, stamp: int) -> None:
+        """The thread is found first, on its own: once a delete applied, the step is a
+        tombstone that no read finds, so a delete repeated after a lost reply must already
+        know its thread."""
         await self.stores.ready()
-        await self.stores.retrier.run(
-            "delete_step",
-            lambda: self._remove_step(step_id, session_thread_id, stamp),
-            f"step {step_id!r}",
+        retried_part = functools.partial(
+            self.stores.retrier.run, "delete_step", subject=f"step {step_id!r}"
         )
-
-    async def _remove_step(self, step_id: str, session_thread_id: str | None, stamp: int) -> None:
         thread_id = session_thread_id or self.recent_steps.thread_of(step_id)
         if thread_id is None:
-            thread_id = await step_thread_to_change(self.stores, step_id, context_user_identifier())
+            user_identifier = context_user_identifier()
+            thread_id = await retried_part(
+                lambda: step_thread_to_change(self.stores, step_id, user_identifier)
+            )
         if thread_id is None:
             return
+        await retried_part(functools.partial(self._remove_step, step_id, thread_id, stamp))
+
+    async def _remove_step(self, step_id: str, thread_id: str, stamp: int) -> None:
         in_flight = self.recent_steps.has_write_in_flight(step_id, thread_id)
         await self.stores.delete_step(thread_id, step_id, stamp, in_flight)
 

@@ -92,6 +92,13 @@ class StepStore:
         one command for a thread under its budget. `stored_before` (a write of the step was
         called earlier) says which command to try first; it is a guess, never trusted."""
         stored = await self.stored_form(thread_id, step, stamp)
+        await self.write_stored(thread_id, stored, stamp, stored_before)
+
+    async def write_stored(
+        self, thread_id: str, stored: StoredStep, stamp: int, stored_before: bool
+    ) -> None:
+        """`write` of a step already in its `stored_form` (its large fields uploaded): what
+        a write repeats through a failover, so that it uploads them once."""
         activity_at = stamp_time(stamp)
         if await self._write_with_operators(thread_id, stored, stamp, activity_at, stored_before):
             return

@@ -23,7 +23,7 @@ from .indexes import ensure_indexes, index_statuses
 from .large_fields import file_ids_of_step
 from .leases import LeaseStore
 from .overflow import OverflowStore
-from .steps import StepStore
+from .steps import StepStore, StoredStep
 from .threads import ThreadStore, refuse_oversized_element
 from .users import UserStore
 
@@ -142,11 +142,18 @@ class Stores:
     async def write_step(
         self, operation: str, thread_id: str, document: Document, stamp: int, written_before: bool
     ) -> None:
-        """`StepStore.write`, tried again through a failover with the stamp the call took."""
+        """`StepStore.write`, tried again through a failover with the stamp the call took.
+        Its large fields are uploaded once (each upload rides through a failover on its own,
+        see `FileStore.upload`), so a write repeated after a lost reply leaves no copy."""
+        stored: list[StoredStep] = []
+
+        async def attempt() -> None:
+            if not stored:
+                stored.append(await self.steps.stored_form(thread_id, document, stamp))
+            await self.steps.write_stored(thread_id, stored[0], stamp, written_before)
+
         await self.retrier.run(
-            operation,
-            lambda: self.steps.write(thread_id, document, stamp, written_before),
-            lambda: f"step {document['id']!r} of thread {thread_id!r}",
+            operation, attempt, lambda: f"step {document['id']!r} of thread {thread_id!r}"
         )
 
     async def delete_element(self, element_id: str, thread_id: str | None) -> bool:

@@ -14,7 +14,7 @@ from chainlit.types import Feedback
 from mongo_layer import MongoDataLayer
 
 from .conftest import LayerThroughProxy
-from .factories import file_element, step
+from .factories import file_element, step, stored_thread
 from .fault_proxy import FaultProxy
 
 # Small enough that a few steps overflow the thread document and a long output goes to GridFS.
@@ -151,15 +151,21 @@ async def step_remains(layer: MongoDataLayer, thread_id: str, step_id: str) -> d
 NOTHING_OF_THE_STEP = {"step": 0, "files": 0, "chunks": 0, "feedback": 0, "elements": 0}
 
 
+@pytest.mark.parametrize("thread_known", [True, False])
 async def test_an_embedded_step_deleted_with_its_reply_lost_leaves_nothing_behind(
-    layer: MongoDataLayer, layer_through_proxy: LayerThroughProxy, fault_proxy: FaultProxy
+    layer: MongoDataLayer,
+    layer_through_proxy: LayerThroughProxy,
+    fault_proxy: FaultProxy,
+    thread_known: bool,
 ) -> None:
-    # Written through the layer that deletes, as in a Chainlit session: it knows the thread.
     through_proxy = await without_retried_writes(layer_through_proxy)
+    # Written through the layer that deletes (as in a Chainlit session), it knows the
+    # thread; written by another, the delete finds it by a read.
+    writer = through_proxy if thread_known else layer
     for step_id in ("s1", "s2"):
-        await through_proxy.create_step(step(step_id, output=LARGE_OUTPUT * 20))
-        await through_proxy.create_element(file_element("t1", b"attached" * 1000, for_id=step_id))
-        await through_proxy.upsert_feedback(Feedback(forId=step_id, threadId="t1", value=1))
+        await writer.create_step(step(step_id, output=LARGE_OUTPUT * 20))
+        await writer.create_element(file_element("t1", b"attached" * 1000, for_id=step_id))
+        await writer.upsert_feedback(Feedback(forId=step_id, threadId="t1", value=1))
     kept = await step_remains(layer, "t1", "s2")
     assert kept == {"step": 1, "files": 2, "chunks": 3, "feedback": 1, "elements": 1}
     assert await step_remains(layer, "t1", "s1") == kept
@@ -195,3 +201,21 @@ async def test_an_overflowed_step_deleted_with_its_reply_lost_leaves_nothing_beh
     assert await step_remains(layer, "t1", "t1-last") == NOTHING_OF_THE_STEP
     assert await layer.stores.overflow.collection.count_documents({"step.id": "t1-last"}) == 0
     assert await step_remains(layer, "t1", "t1-first") == kept
+
+
+async def test_a_step_write_with_its_reply_lost_stores_its_large_field_once(
+    layer: MongoDataLayer, layer_through_proxy: LayerThroughProxy, fault_proxy: FaultProxy
+) -> None:
+    through_proxy = await without_retried_writes(layer_through_proxy)
+    await through_proxy.update_thread("t1", name="large fields")
+    # The step write itself (its field's upload went through before).
+    fault_proxy.lose_reply_to("update", "findAndModify")
+
+    await through_proxy.create_step(step("s1", output=LARGE_OUTPUT))
+
+    assert_the_reply_was_lost_and_the_call_retried(fault_proxy, through_proxy)
+    files = await file_ids(layer, stepId="s1")
+    assert len(files) == 1
+    thread = await layer.stores.threads.collection.find_one({"_id": "t1"})
+    assert [s["outputFileId"] for s in thread["steps"]] == files
+    assert (await stored_thread(layer, "t1"))["steps"][0]["output"] == LARGE_OUTPUT
