@@ -6,6 +6,7 @@ write names `threadId` (the collection's shard key) by equality.
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -24,10 +25,21 @@ from .connection import (
     thread_ids_of,
 )
 from .documents import SCHEMA_VERSION
+from .overflow import overflow_id
 from .step_versions import REMOVED
 from .threads import with_author_identifier, with_thread_user_id
 
 logger = logging.getLogger("mongo_layer")
+
+
+@dataclass(frozen=True)
+class CollectionNames:
+    """The collections a rating reads besides its own."""
+
+    threads: str
+    users: str
+    overflow: str
+
 
 # What reaches `$merge` when the thread named cannot be rated in one command, or the
 # stored rating is not the one named: `$replaceWith` refuses a value that is not a document,
@@ -74,22 +86,34 @@ def document_or_refusal(condition: Any, document: Any) -> Document:
 
 
 def rateable_held_step(
-    thread_id: str, step_id: str, user_identifier: str | None, users_collection: str
+    thread_id: str, step_id: str, user_identifier: str | None, names: CollectionNames
 ) -> list[Document]:
-    """Stages on the threads collection leaving the thread `thread_id` when its own steps
-    (not its overflow) hold the step, not deleted, and the user (None: anyone) may change it."""
+    """Stages on the threads collection leaving the thread `thread_id` when it holds the
+    step, not deleted, among its own steps or in its overflow (looked up by the overflowed
+    step's `_id`), and the user (None: anyone) may change it."""
+    overflowed = {"_id": overflow_id(thread_id, step_id), f"step.{REMOVED}": {"$ne": True}}
     stages: list[Document] = [
+        {"$match": {"_id": thread_id}},
+        {
+            "$lookup": {
+                "from": names.overflow,
+                "pipeline": [{"$match": overflowed}, {"$project": {"_id": 1}}],
+                "as": "overflowed",
+            }
+        },
         {
             "$match": {
-                "_id": thread_id,
-                "steps": {"$elemMatch": {"id": step_id, REMOVED: {"$ne": True}}},
+                "$or": [
+                    {"steps": {"$elemMatch": {"id": step_id, REMOVED: {"$ne": True}}}},
+                    {"overflowed": {"$ne": []}},
+                ]
             }
         },
         {"$project": {"userId": 1}},
     ]
     if user_identifier is not None:
         stages += [
-            *with_author_identifier(users_collection),
+            *with_author_identifier(names.users),
             {"$match": {"author": user_identifier}},
         ]
     return stages
@@ -109,11 +133,10 @@ def merged_rating(feedback_collection: str, changes: Document, claimed_id: str |
 
 
 class FeedbackStore:
-    def __init__(self, collection: Any, threads_collection: str, users_collection: str) -> None:
+    def __init__(self, collection: Any, names: CollectionNames) -> None:
         self.collection = collection
-        self.threads_collection = threads_collection
-        self.users_collection = users_collection
-        self.threads = primary_bound(collection.database[threads_collection])
+        self.names = names
+        self.threads = primary_bound(collection.database[names.threads])
 
     async def rate_held_step(
         self,
@@ -125,8 +148,8 @@ class FeedbackStore:
         claimed_id: str | None,
     ) -> str | None:
         """Rate the step in one command, reading the thread and writing the rating together
-        (an aggregation on the threads collection ending in `$merge`), when the thread's own
-        steps hold the step and the user (None: anyone) may change the thread, and either
+        (an aggregation on the threads collection ending in `$merge`), when the thread holds
+        the step (see `rateable_held_step`) and the user (None: anyone) may change it, and either
         the step has no rating yet (`claimed_id` None) or its rating has `claimed_id`.
         Returns the rating's id, or None, having written nothing, in any other case (the
         step is elsewhere or nowhere, another user's, rated under another id): `$merge`
@@ -135,7 +158,7 @@ class FeedbackStore:
         rating = feedback_document(thread_id, step_id, value, comment, new_id)
         changes = rating_fields(value, comment, rating["updatedAt"])
         pipeline = [
-            *rateable_held_step(thread_id, step_id, user_identifier, self.users_collection),
+            *rateable_held_step(thread_id, step_id, user_identifier, self.names),
             # One document whatever matched: `$merge` given none would succeed silently.
             {"$facet": {"rateable": [{"$project": {"_id": 1}}]}},
             {
@@ -222,10 +245,10 @@ class FeedbackStore:
             [
                 {"$match": {"_id": feedback_id}},
                 {"$limit": 1},
-                with_thread_user_id(self.threads_collection, "threadId"),
+                with_thread_user_id(self.names.threads, "threadId"),
                 {"$unwind": {"path": "$thread", "preserveNullAndEmptyArrays": True}},
                 {"$project": {"threadId": 1, "userId": "$thread.userId"}},
-                *with_author_identifier(self.users_collection),
+                *with_author_identifier(self.names.users),
             ],
         )
         return found[0] if found else None

@@ -17,7 +17,7 @@ from .call_order import CallClock, stamp_time
 from .capabilities import DeploymentReport, read_server
 from .connection import Connection, Document
 from .element_owners import ElementOwnerStore
-from .feedback import FeedbackStore
+from .feedback import CollectionNames, FeedbackStore
 from .files import ElementFile, FileOwner, FileStore
 from .indexes import ensure_indexes, index_statuses
 from .large_fields import file_ids_of_step
@@ -46,7 +46,8 @@ class Stores:
         )
         self.users = UserStore(collection(settings.users_name))
         self.feedback = FeedbackStore(
-            collection(settings.feedback_name), settings.threads_name, settings.users_name
+            collection(settings.feedback_name),
+            CollectionNames(settings.threads_name, settings.users_name, settings.overflow_name),
         )
         self.files = FileStore(connection, settings.files_bucket_name, self.retrier)
         self.overflow = OverflowStore(collection(settings.overflow_name), settings.threads_name)

@@ -2,9 +2,9 @@
 
 Chainlit's feedback calls name a step and, at most, a thread the browser chose; the thread
 of a rating is always one holding the step that the user may change (see `access`). When the
-call names the thread and that thread's own steps hold the step, one command checks and
-rates (`FeedbackStore.rate_held_step`); otherwise the threads holding the step are read
-first, and the rating is a second command.
+call names the thread and that thread holds the step, one command checks and rates
+(`FeedbackStore.rate_held_step`); otherwise the threads holding the step are read first, and
+the rating is a second command.
 """
 
 from chainlit.types import Feedback

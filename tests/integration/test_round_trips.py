@@ -147,6 +147,19 @@ async def test_a_users_rating_of_a_step_of_their_own_named_thread_is_one_command
     assert await count(commands, rating) == 1, commands.commands
 
 
+async def test_rating_an_overflowed_step_of_the_named_thread_is_one_command(
+    layer_with: Callable[..., Awaitable[MongoDataLayer]], commands: CommandLog
+) -> None:
+    layer = await layer_with(thread_document_budget_bytes=64 * 1024)
+    for number in range(12):
+        await layer.create_step(step(f"s{number}", output="x" * 8 * 1024))
+    assert await layer.stores.overflow.collection.count_documents({"step.id": "s11"}) == 1
+
+    rating = layer.upsert_feedback(Feedback(forId="s11", threadId="t1", value=1))
+
+    assert await count(commands, rating) == 1, commands.commands
+
+
 async def test_upsert_feedback_without_its_thread_is_two_commands(
     layer: MongoDataLayer, commands: CommandLog
 ) -> None:
