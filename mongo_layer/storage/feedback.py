@@ -90,8 +90,13 @@ def rateable_held_step(
 ) -> list[Document]:
     """Stages on the threads collection leaving the thread `thread_id` when it holds the
     step, not deleted, among its own steps or in its overflow (looked up by the overflowed
-    step's `_id`), and the user (None: anyone) may change it."""
-    overflowed = {"_id": overflow_id(thread_id, step_id), f"step.{REMOVED}": {"$ne": True}}
+    step's `_id` and, for a sharded cluster to target one shard, its `threadId`), and the
+    user (None: anyone) may change it."""
+    overflowed = {
+        "_id": overflow_id(thread_id, step_id),
+        "threadId": thread_id,
+        f"step.{REMOVED}": {"$ne": True},
+    }
     stages: list[Document] = [
         {"$match": {"_id": thread_id}},
         {
