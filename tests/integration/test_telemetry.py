@@ -295,3 +295,38 @@ async def test_providers_set_after_the_layer_was_created_receive_its_later_calls
         "mongo_layer.get_user,mongo_layer.close",
         "close,get_user",
     ]
+
+
+PROVIDER_FROM_ENVIRONMENT = textwrap.dedent(
+    """
+    import asyncio, sys
+    from chainlit.user import User
+    from opentelemetry import trace
+    from mongo_layer import MongoDataLayer
+    from mongo_layer.telemetry import providers_set
+
+    async def main(uri, database, driver):
+        layer = MongoDataLayer.from_uri(uri, database, driver=driver, mount_file_route=False)
+        before = providers_set()
+        await layer.create_user(User(identifier="ann"))
+        await layer.close()
+        print(before, type(trace.get_tracer_provider()).__module__)
+
+    asyncio.run(main(*sys.argv[1:]))
+    """
+)
+
+
+async def test_a_provider_named_by_the_environment_is_used_without_code_setting_it(
+    mongo_server: MongoServer,
+    driver: str,
+    database_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`providers_set` reads the API's globals, but a provider that only the environment
+    names (loaded by the API when first asked for) still counts."""
+    monkeypatch.setenv("OTEL_PYTHON_TRACER_PROVIDER", "sdk_tracer_provider")
+    assert printed_by(PROVIDER_FROM_ENVIRONMENT, mongo_server, database_name, driver) == [
+        "True",
+        "opentelemetry.sdk.trace",
+    ]
