@@ -256,11 +256,15 @@ class MongoDataLayer(ForwardsMovedCalls, BaseDataLayer):
             )
         if thread_id is None:
             return
-        await retried_part(functools.partial(self._remove_step, step_id, thread_id, stamp))
+        attempts = 0
 
-    async def _remove_step(self, step_id: str, thread_id: str, stamp: int) -> None:
-        in_flight = self.recent_steps.has_write_in_flight(step_id, thread_id)
-        await self.stores.delete_step(thread_id, step_id, stamp, in_flight)
+        async def remove() -> None:
+            nonlocal attempts
+            attempts += 1
+            in_flight = self.recent_steps.has_write_in_flight(step_id, thread_id)
+            await self.stores.delete_step(thread_id, step_id, stamp, in_flight, attempts > 1)
+
+        await retried_part(remove)
 
     # Threads
 

@@ -3,7 +3,6 @@ layer, its web routes and its operations."""
 
 import asyncio
 import functools
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -26,9 +25,6 @@ from .overflow import OverflowStore
 from .steps import StepStore, StoredStep
 from .threads import ThreadStore, refuse_oversized_element
 from .users import UserStore
-
-# How many step deletes a layer remembers having begun (a few ints each).
-REMEMBERED_STEP_DELETES = 1024
 
 
 class Stores:
@@ -55,8 +51,6 @@ class Stores:
         self.steps = StepStore(self.threads, self.overflow, self.files, settings)
         self.leases = LeaseStore(collection(settings.leases_name))
         self.call_clock = CallClock()
-        # Stamps of step deletes begun and not finished: one seen again is tried again.
-        self._step_deletes_begun: OrderedDict[int, None] = OrderedDict()
         self._indexes_ready = False
         self._indexes_lock: asyncio.Lock | None = None
         self.when_ready: Callable[[], None] | None = None
@@ -106,12 +100,11 @@ class Stores:
         self.steps.forget_thread(thread_id)
         deleted = await self.threads.delete(thread_id)
         await self.feedback.delete_for_thread(thread_id)
-        if deleted is None:
+        if deleted is None or deleted.get("overflow"):
             await self.overflow.delete_for_thread(thread_id)
+        if deleted is None:
             await self.element_owners.release_thread(thread_id)
         else:
-            if deleted.get("overflow"):
-                await self.overflow.delete_for_thread(thread_id)
             await self.element_owners.release([e["id"] for e in deleted.get("elements") or []])
         await self.files.delete_for_thread(thread_id)
 
@@ -146,12 +139,13 @@ class Stores:
         """`StepStore.write`, tried again through a failover with the stamp the call took.
         Its large fields are uploaded once (each upload rides through a failover on its own,
         see `FileStore.upload`), so a write repeated after a lost reply leaves no copy."""
-        stored: list[StoredStep] = []
+        stored: StoredStep | None = None
 
         async def attempt() -> None:
-            if not stored:
-                stored.append(await self.steps.stored_form(thread_id, document, stamp))
-            await self.steps.write_stored(thread_id, stored[0], stamp, written_before)
+            nonlocal stored
+            if stored is None:
+                stored = await self.steps.stored_form(thread_id, document, stamp)
+            await self.steps.write_stored(thread_id, stored, stamp, written_before)
 
         await self.retrier.run(
             operation, attempt, lambda: f"step {document['id']!r} of thread {thread_id!r}"
@@ -187,15 +181,13 @@ class Stores:
         owner = FileOwner(thread_id, element_id=element_id)
         return await self.files.delete_left_behind(owner, called_at)
 
-    async def delete_step(self, thread_id: str, step_id: str, stamp: int, in_flight: bool) -> None:
+    async def delete_step(
+        self, thread_id: str, step_id: str, stamp: int, in_flight: bool, repeated: bool
+    ) -> None:
         """Delete a step as called at `stamp`, with its feedback, its elements' files and its
-        large fields (see `StepStore.remove`). The same call tried again (the same stamp)
-        after a failure also deletes the step's files that the reply of an earlier attempt
-        would have named."""
-        repeated = stamp in self._step_deletes_begun
-        self._step_deletes_begun[stamp] = None
-        while len(self._step_deletes_begun) > REMEMBERED_STEP_DELETES:
-            self._step_deletes_begun.popitem(last=False)
+        large fields (see `StepStore.remove`). `repeated`: this call was tried before and
+        failed, so the step's files that the reply of an earlier attempt would have named
+        are deleted too."""
         attached_elements, field_files = await self.steps.remove(
             thread_id, step_id, stamp, in_flight
         )
@@ -203,7 +195,6 @@ class Stores:
         await self.files.delete_many(file_ids_of(attached_elements) + field_files)
         if repeated:
             await self._delete_step_files_left_behind(thread_id, step_id, stamp)
-        self._step_deletes_begun.pop(stamp, None)
 
     async def _delete_step_files_left_behind(
         self, thread_id: str, step_id: str, stamp: int

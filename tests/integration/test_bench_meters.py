@@ -52,12 +52,11 @@ BOTH_METERS = textwrap.dedent(
 )
 
 
-def test_the_wire_meter_counts_what_a_command_listener_sees(
-    mongo_server: MongoServer, driver: str, database_name: str
-) -> None:
-    # Its own process: the wire meter wraps the driver's connection class for good.
+def printed_by(script: str, *arguments: str) -> list[str]:
+    """The lines `script` prints, run in a process of its own: the wire meter wraps the
+    driver's connection class for good."""
     run = subprocess.run(
-        [sys.executable, "-c", BOTH_METERS, mongo_server.uri, database_name, driver],
+        [sys.executable, "-c", script, *arguments],
         capture_output=True,
         text=True,
         timeout=120,
@@ -65,7 +64,13 @@ def test_the_wire_meter_counts_what_a_command_listener_sees(
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    wire, listener = run.stdout.splitlines()
+    return run.stdout.splitlines()
+
+
+def test_the_wire_meter_counts_what_a_command_listener_sees(
+    mongo_server: MongoServer, driver: str, database_name: str
+) -> None:
+    wire, listener = printed_by(BOTH_METERS, mongo_server.uri, database_name, driver)
     assert wire == listener
     round_trips, gridfs_round_trips, bytes_received = map(int, wire.split())
     assert round_trips >= 10 and gridfs_round_trips >= 2 and bytes_received > 1000
@@ -106,13 +111,4 @@ def test_the_wire_meter_times_the_step_writes_update_one_on_pymongo(
 ) -> None:
     """The bench splits a step write's client CPU into the driver's `update_one` and the
     layer's own: the split covers the write's command and nothing of a read."""
-    run = subprocess.run(
-        [sys.executable, "-c", DRIVER_SHARE, mongo_server.uri, database_name],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["True", "True", "True"]
+    assert printed_by(DRIVER_SHARE, mongo_server.uri, database_name) == ["True True True"]
